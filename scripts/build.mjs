@@ -2,7 +2,9 @@
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -13,6 +15,17 @@ const common = {
   minify: production,
   logLevel: 'warning',
   target: 'es2022',
+};
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+/** `import text from 'inline:dist/x.js'` becomes the text of that (already built) file. */
+const inlineText = {
+  name: 'inline-text',
+  setup(b) {
+    b.onResolve({ filter: /^inline:/ }, (args) => ({ path: path.resolve(args.path.slice('inline:'.length)), namespace: 'inline' }));
+    b.onLoad({ filter: /.*/, namespace: 'inline' }, async (args) => ({ contents: await readFile(args.path, 'utf8'), loader: 'text' }));
+  },
 };
 
 /** Builds one bundle when its entry exists (later issues add entries). */
@@ -27,11 +40,21 @@ async function build(entry, options) {
   }
 }
 
+await build('src/report/reportPage.ts', {
+  outfile: 'dist/report.js',
+  platform: 'browser',
+  format: 'iife',
+  minify: true,
+  sourcemap: false, // inlined into a self-contained page
+});
+
 await build('src/cli/main.ts', {
   outfile: 'dist/cli.js',
   platform: 'node',
   format: 'cjs',
   banner: { js: '#!/usr/bin/env node' },
+  define: { NORMSCOPE_VERSION: JSON.stringify(pkg.version) },
+  plugins: [inlineText],
 });
 if (existsSync('dist/cli.js')) await chmod('dist/cli.js', 0o755);
 
@@ -60,8 +83,3 @@ await build('src/renderer/index.ts', {
   format: 'esm',
 });
 
-await build('src/report/reportPage.ts', {
-  outfile: 'dist/report.js',
-  platform: 'browser',
-  format: 'iife',
-});

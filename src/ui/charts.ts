@@ -1,0 +1,104 @@
+/**
+ * Chart drawing shared by the HTML report, the panel webview and the notebook renderer (browser side only).
+ * Histograms are bar charts over precomputed counts; nothing heavy is computed here.
+ */
+import { BarController, BarElement, CategoryScale, Chart, Filler, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Filler);
+
+export interface HistogramSpec {
+  readonly edges: readonly number[];
+  readonly counts: readonly number[];
+  readonly color: string;
+  readonly label: string;
+  /** Overlay the standard normal density, scaled to the counts (for "after" plots). */
+  readonly normalOverlay?: boolean;
+  /** Small multiples: no axes, no tooltips title. */
+  readonly compact?: boolean;
+  readonly textColor?: string;
+  readonly gridColor?: string;
+}
+
+/** A short number for axis labels and tooltips. */
+export function short(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** Expected count per bin of N(0, 1) for `total` values over the given edges. */
+export function normalCounts(edges: readonly number[], total: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < edges.length; i++) out.push(total * (phi(edges[i + 1]) - phi(edges[i])));
+  return out;
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7: plenty for a picture). */
+function phi(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return 0.5 * (1 + (x < 0 ? -erf : erf));
+}
+
+/** Draws a histogram into `canvas`; returns the chart so callers can destroy it. */
+export function drawHistogram(canvas: HTMLCanvasElement, spec: HistogramSpec): Chart {
+  const { edges, counts } = spec;
+  const labels = counts.map((_, i) => short((edges[i] + edges[i + 1]) / 2));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const datasets: any[] = [{
+    type: 'bar',
+    label: spec.label,
+    data: [...counts],
+    backgroundColor: spec.color,
+    borderWidth: 0,
+    barPercentage: 1,
+    categoryPercentage: 1,
+    order: 2,
+  }];
+  if (spec.normalOverlay) {
+    datasets.push({
+      type: 'line',
+      label: 'N(0, 1)',
+      data: normalCounts(edges, total),
+      borderColor: spec.textColor ?? '#888',
+      borderWidth: 1.5,
+      borderDash: [4, 3],
+      pointRadius: 0,
+      tension: 0.3,
+      order: 1,
+    });
+  }
+  const grid = spec.gridColor ?? 'rgba(128,128,128,0.2)';
+  const text = spec.textColor ?? '#888';
+  return new Chart(canvas, {
+    type: 'bar',
+    data: { labels, datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          enabled: true,
+          callbacks: {
+            title: (items) => {
+              const i = items[0].dataIndex;
+              const closing = i === counts.length - 1 ? ']' : ')';
+              return `[${short(edges[i])}, ${short(edges[i + 1])}${closing}`;
+            },
+            label: (item) => item.dataset.type === 'line'
+              ? `N(0,1) expects ${short(item.parsed.y as number)}`
+              : `${item.parsed.y} values`,
+          },
+        },
+      },
+      scales: {
+        x: { display: !spec.compact, ticks: { color: text, maxTicksLimit: 6, maxRotation: 0 }, grid: { display: false } },
+        y: { display: !spec.compact, ticks: { color: text, maxTicksLimit: 4 }, grid: { color: grid }, beginAtZero: true },
+      },
+    },
+  });
+}
