@@ -89,7 +89,7 @@ export function drawHistogram(canvas: HTMLCanvasElement, spec: HistogramSpec): C
               const closing = i === counts.length - 1 ? ']' : ')';
               return `[${short(edges[i])}, ${short(edges[i + 1])}${closing}`;
             },
-            label: (item) => item.dataset.type === 'line'
+            label: (item) => (item.dataset as { type?: string }).type === 'line'
               ? `N(0,1) expects ${short(item.parsed.y as number)}`
               : `${item.parsed.y} values`,
           },
