@@ -57,6 +57,8 @@ export interface ResolvedParams {
   readonly unbatched: boolean;
   readonly layout: 'nchw' | 'nhwc';
   readonly affine: boolean;
+  /** BatchNorm: num_batches_tracked before this step (default 0). */
+  readonly num_batches_tracked?: number;
 }
 
 /** Which axes are reduced and how the elements fall into statistic groups. */
