@@ -1,0 +1,56 @@
+import { NormScopeError } from '../errors';
+import { Tensor } from '../tensor';
+import { JsonReadOptions, decodeJsonText, readJsonTensor } from './json';
+import { NpyReadOptions, readNpy } from './npy';
+
+/** The tensor file formats the engine reads. */
+export type TensorFormat = 'npy' | 'json';
+
+/** Options for every format loadTensor dispatches to. */
+export interface LoadOptions extends NpyReadOptions, JsonReadOptions {}
+
+const SUPPORTED = '.npy, .json';
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+
+/**
+ * Splits `file#selector`: the selector starts after the first `#` whose prefix is an existing file (`exists`
+ * should be true for regular files only), so paths containing `#` still work. With no such prefix the whole
+ * spec is the path.
+ */
+export function splitSelector(spec: string, exists: (path: string) => boolean): { path: string; selector?: string } {
+  for (let i = spec.indexOf('#'); i !== -1; i = spec.indexOf('#', i + 1)) {
+    if (exists(spec.slice(0, i))) return { path: spec.slice(0, i), selector: spec.slice(i + 1) };
+  }
+  return { path: spec };
+}
+
+/** The format of a file: the .npy magic wins, then the extension. */
+export function detectFormat(path: string, bytes: Uint8Array): TensorFormat {
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return 'npy';
+  const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+  switch (ext) {
+    case 'npy': return 'npy';
+    case 'json': return 'json';
+    default: throw new NormScopeError(`unsupported format: ${name || path} (supported: ${SUPPORTED})`);
+  }
+}
+
+/** Reads the tensor in a file's bytes; `selector` is a JSON Pointer for .json and is refused for .npy. */
+export function loadTensor(path: string, bytes: Uint8Array, selector?: string, opts: LoadOptions = {}): Tensor {
+  const format = detectFormat(path, bytes);
+  switch (format) {
+    case 'npy':
+      if (selector !== undefined) {
+        throw new NormScopeError(`an .npy file holds a single array: remove "#${selector}" (selectors are JSON pointers for .json files)`);
+      }
+      return readNpy(bytes, opts);
+    case 'json':
+      return readJsonTensor(decodeJsonText(bytes, opts), selector, opts);
+    default: {
+      const unreachable: never = format;
+      throw new NormScopeError(`unsupported format ${String(unreachable)}`);
+    }
+  }
+}
