@@ -178,9 +178,9 @@ describe('npy: malformed files', () => {
     ['header_syntax.npy', `npy header: expected ',' or ')', found "}" (byte offset 65)`],
     ['missing_key.npy', "npy header: missing the key 'shape' (byte offset 10)"],
     ['shape_list.npy', "npy header: 'shape' must be a tuple of non-negative integers, found [2] (byte offset 60)"],
-    ['subarray.npy', "npy header: subarray dtype ('<f4', (2,)) is not supported (byte offset 20)"],
+    ['subarray.npy', "subarray dtype ('<f4', (2,)) is not supported (byte offset 20)"],
     ['object.npy', "object arrays ('|O') are not supported: reading them needs pickle, which can run arbitrary code (byte offset 20)"],
-    ['structured.npy', "npy header: structured arrays (fields 'x', 'y') are not supported: save each field as its own array (byte offset 20)"],
+    ['structured.npy', "structured arrays (fields 'x', 'y') are not supported: save each field as its own array (byte offset 20)"],
     ['unicode.npy', "string arrays ('<U2') are not supported: only numbers and booleans (byte offset 20)"],
     ['bytes.npy', "byte-string arrays ('|S2') are not supported: only numbers and booleans (byte offset 20)"],
     ['datetime.npy', "datetime arrays ('<M8[D]') are not supported: only numbers and booleans (byte offset 20)"],
@@ -193,6 +193,13 @@ describe('npy: malformed files', () => {
       assert.throws(readMalformed(name), { name: 'NormScopeError', message });
     });
   }
+
+  it('decodes version 3.0 headers as UTF-8 and reports byte offsets, not character offsets', () => {
+    const v3 = (header: number[]) => new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 3, 0, header.length, 0, 0, 0, ...header]);
+    const header = Array.from(Buffer.from("{'descr': '<f4', '\u00e9' 1}\n"));
+    assert.throws(() => readNpy(v3(header)), { message: `npy header: expected ':' after a dict key, found "1" (byte offset 34)` });
+    assert.throws(() => readNpy(v3([0x7b, 0xff, 0x7d])), { message: 'npy header is not valid UTF-8 (byte offset 12)' });
+  });
 
   it('refuses files that end inside the preamble', () => {
     assert.throws(() => readNpy(new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0x76])), {

@@ -171,16 +171,17 @@ type Py = { readonly at: number; readonly end: number } & (
   | { readonly t: 'tuple' | 'list'; readonly items: Py[] }
   | { readonly t: 'dict'; readonly entries: [Py, Py][] }
 );
+type PyDict = Extract<Py, { t: 'dict' }>;
 
 /** A small parser for the Python literals numpy writes in headers: dicts, tuples, lists, str, int, bools, None. */
 class PyParser {
   private pos = 0;
   constructor(private readonly s: string, private readonly byteAt: (i: number) => number) {}
 
-  document(): Py {
+  document(): PyDict {
     this.ws();
     if (this.s[this.pos] !== '{') this.fail(`expected a dict starting with '{', found ${this.found()}`);
-    const v = this.value(0);
+    const v = this.value(0) as PyDict;
     this.ws();
     if (this.pos < this.s.length) this.fail(`unexpected ${this.found()} after the dict`);
     return v;
@@ -273,9 +274,9 @@ interface HeaderFields {
 
 const KEYS = ['descr', 'fortran_order', 'shape'];
 
-function headerFields(dict: Py, text: string, byteAt: (i: number) => number): HeaderFields {
-  const fail = (what: string, node: Py): never => { throw new NormScopeError(`npy header: ${what}`, at(byteAt(node.at))); };
-  if (dict.t !== 'dict') return fail('not a dict', dict);
+function headerFields(dict: PyDict, text: string, byteAt: (i: number) => number): HeaderFields {
+  const refuse = (what: string, node: Py): never => { throw new NormScopeError(what, at(byteAt(node.at))); };
+  const fail = (what: string, node: Py): never => refuse(`npy header: ${what}`, node);
   const values = new Map<string, Py>();
   for (const [k, v] of dict.entries) {
     if (k.t !== 'str') return fail('dict keys must be strings', k);
@@ -292,9 +293,9 @@ function headerFields(dict: Py, text: string, byteAt: (i: number) => number): He
   };
   if (descr.t === 'list') {
     const names = descr.items.map((f) => (f.t === 'tuple' && f.items[0]?.t === 'str' ? `'${f.items[0].v}'` : '?'));
-    fail(`structured arrays (fields ${names.join(', ')}) are not supported: save each field as its own array`, descr);
+    refuse(`structured arrays (fields ${names.join(', ')}) are not supported: save each field as its own array`, descr);
   }
-  if (descr.t === 'tuple') fail(`subarray dtype ${src(descr)} is not supported`, descr);
+  if (descr.t === 'tuple') refuse(`subarray dtype ${src(descr)} is not supported`, descr);
   if (descr.t !== 'str') return fail(`'descr' must be a dtype string like '<f4', found ${src(descr)}`, descr);
   if (fortran.t !== 'bool') return fail(`'fortran_order' must be True or False, found ${src(fortran)}`, fortran);
   if (shape.t !== 'tuple' || shape.items.some((d) => d.t !== 'int' || d.v < 0 || !Number.isSafeInteger(d.v))) {
