@@ -12,11 +12,7 @@ export interface LoadOptions extends NpyReadOptions, JsonReadOptions {}
 const SUPPORTED = '.npy, .json';
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
-/**
- * Splits `file#selector`: the selector starts after the first `#` whose prefix is an existing file (`exists`
- * should be true for regular files only), so paths containing `#` still work. With no such prefix the whole
- * spec is the path.
- */
+/** Splits `file#selector` at the first `#` whose prefix `exists` (a regular file); else the whole spec is the path. */
 export function splitSelector(spec: string, exists: (path: string) => boolean): { path: string; selector?: string } {
   for (let i = spec.indexOf('#'); i !== -1; i = spec.indexOf('#', i + 1)) {
     if (exists(spec.slice(0, i))) return { path: spec.slice(0, i), selector: spec.slice(i + 1) };
