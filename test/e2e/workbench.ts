@@ -1,0 +1,141 @@
+// Helpers for e2e tests: one real VS Code workbench (code-server + headless Chromium) shared by every test.
+// test/e2e/run.mjs starts it and calls setWorkbench() before mocha loads the *.test.js files.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+
+/** The shared workbench: the page, the server's origin and the folder it has open. */
+export interface Workbench {
+  readonly page: Page;
+  readonly origin: string;
+  readonly workspace: string;
+}
+
+const repoRoot = path.resolve(__dirname, '../../..');
+/** Where screenshot() writes (ignored by git). */
+export const screenshotDir = path.join(repoRoot, 'test-results', 'e2e');
+
+let current: Workbench | undefined;
+
+/** Called once by test/e2e/run.mjs when the workbench is ready. */
+export function setWorkbench(workbench: Workbench): void {
+  current = workbench;
+}
+
+/** The workbench all e2e tests share (they run one after another on the same page). */
+export function workbench(): Workbench {
+  if (!current) throw new Error('no workbench: run e2e tests through test/e2e/run.mjs');
+  return current;
+}
+
+/** Waits until the workbench has rendered and the explorer shows the workspace's files. */
+export async function waitForWorkbench(page: Page, timeout = 90_000): Promise<void> {
+  await page.locator('.monaco-workbench').waitFor({ timeout });
+  await page.locator('.explorer-folders-view').getByRole('treeitem').first().waitFor({ timeout });
+}
+
+/** Runs a command by its palette title (e.g. 'View: Close All Editors') through F1, as a person would. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(`>${title}`);
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  // Click the row labelled exactly `title`: Enter would run the top row, which may be a recently used one.
+  await widget.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first()
+    .click();
+  await widget.waitFor({ state: 'hidden' });
+}
+
+/**
+ * Puts the workbench back to its start: closes menus, hovers and every editor (webview panels too).
+ * run.mjs calls it after each test, so a test starts with no editor open. Leave no unsaved edits behind.
+ */
+export async function resetWorkbench(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'View: Close All Editors');
+  await page.locator('.editor-group-container .tabs-container .tab').first().waitFor({ state: 'detached' });
+}
+
+/** Opens a file of the workspace from the explorer (a single click = preview editor) and waits for its tab. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.locator('.explorer-folders-view').getByRole('treeitem', { name, exact: true }).click();
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+  await activeEditor(page).locator('.view-lines').waitFor();
+}
+
+/** The text editor of the active editor group. */
+export function activeEditor(page: Page): Locator {
+  return page.locator('.editor-group-container.active .editor-container .monaco-editor').first();
+}
+
+/** The rendered text of the active editor (rendered lines only: fine for small files). */
+export async function editorText(page: Page): Promise<string> {
+  const lines = await activeEditor(page).locator('.view-lines .view-line').evaluateAll((nodes) =>
+    nodes
+      .map((n) => ({ top: (n as HTMLElement).offsetTop, text: n.textContent ?? '' }))
+      .sort((a, b) => a.top - b.top) // Monaco keeps line nodes in recycled, not visual, order
+      .map((l) => l.text));
+  return lines.join('\n').replace(/\u00a0/g, ' ');
+}
+
+/** The content frame of an extension's webview panel (default: NormScope's). */
+export function webviewFrame(page: Page, extensionId = 'normscope.normscope'): FrameLocator {
+  return page.frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`).frameLocator('#active-frame');
+}
+
+/** The content frame holding notebook outputs rendered by notebook renderers. */
+export function notebookOutputFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready[src*="purpose=notebookRenderer"]').frameLocator('#active-frame');
+}
+
+/**
+ * Moves the mouse onto the first occurrence of `word` in a visible editor and returns the hover widget
+ * once it shows (retrying until `timeout` ms). Monaco merges tokens into spans, so the word is located with a DOM Range over text nodes.
+ */
+export async function hoverWord(page: Page, word: string, timeout = 30_000): Promise<Locator> {
+  const box = await page.evaluate((w) => {
+    for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'))) {
+      const nodes: Text[] = [];
+      const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) nodes.push(walker.currentNode as Text);
+      const text = nodes.map((n) => n.data).join('').replace(/\u00a0/g, ' ');
+      const start = text.indexOf(w);
+      if (start < 0) continue;
+      const range = document.createRange();
+      let offset = 0;
+      for (const node of nodes) {
+        const end = offset + node.data.length;
+        if (start >= offset && start < end) range.setStart(node, start - offset);
+        if (start + w.length > offset && start + w.length <= end) range.setEnd(node, start + w.length - offset);
+        offset = end;
+      }
+      const r = range.getBoundingClientRect();
+      if (r.width > 0) return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    }
+    return undefined;
+  }, word);
+  if (!box) throw new Error(`"${word}" is not visible in any editor`);
+  // Language servers start lazily: no hover shows until one answers, so move off and back on until it does.
+  const hover = page.locator('.monaco-hover:not(.hidden)').first();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.mouse.move(box.x, box.y - 60);
+    await page.mouse.move(box.x, box.y, { steps: 5 });
+    try {
+      await hover.waitFor({ timeout: 2_000 });
+      return hover;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`no hover over "${word}" within ${timeout / 1000} s`);
+    }
+  }
+}
+
+/** Saves a PNG of the whole page to test-results/e2e/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
