@@ -90,7 +90,11 @@ function render(d: ReportData): void {
     for (const w of d.warnings) ul.append(el('li', {}, el('b', {}, 'warning'), ': ', w));
     root.append(ul);
   }
-  root.append(el('h2', {}, 'Shape report'), el('pre', {}, JSON.stringify(d.shape_report, null, 2)));
+  const dl = el('dl');
+  for (const [k, v] of Object.entries(d.shape_report)) {
+    dl.append(el('dt', {}, k.replace(/_/g, ' ')), el('dd', {}, Array.isArray(v) ? `[${v.join(', ')}]` : v === null ? '-' : String(v)));
+  }
+  root.append(el('h2', {}, 'Shape report'), dl);
 }
 
 const data = JSON.parse(document.getElementById('normscope-data')!.textContent!) as ReportData;
