@@ -156,47 +156,9 @@ function isRadixDigit(c: number, radix: number): boolean {
   if (radix === 8) return c >= 48 && c <= 55;
   return c === 48 || c === 49;
 }
-function skipDigits(s: string, i: number, n: number): number {
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (!isDigit(c) && c !== 95) break;
-    i++;
-  }
-  return i;
-}
-
-interface NumberScan { end: number; isFloat: boolean; radix: number }
-
-/** Scans an unsigned Python/JS number at i (`12`, `1_000`, `1.`, `.5`, `1.e-03`, `0x1f`); end is -1 when none. */
-function scanNumber(s: string, i: number, n: number): NumberScan {
-  if (s.charCodeAt(i) === 48 && i + 1 < n) {
-    const p = s.charCodeAt(i + 1) | 0x20;
-    const radix = p === 120 ? 16 : p === 111 ? 8 : p === 98 ? 2 : 0;
-    if (radix) {
-      let j = i + 2;
-      while (j < n && (isRadixDigit(s.charCodeAt(j), radix) || s.charCodeAt(j) === 95)) j++;
-      return { end: j > i + 2 ? j : -1, isFloat: false, radix };
-    }
-  }
-  let j = skipDigits(s, i, n);
-  const intDigits = j - i;
-  let isFloat = false;
-  if (j < n && s.charCodeAt(j) === 46) {
-    const f = skipDigits(s, j + 1, n);
-    if (intDigits === 0 && f === j + 1) return { end: -1, isFloat: false, radix: 10 };
-    j = f;
-    isFloat = true;
-  } else if (intDigits === 0) {
-    return { end: -1, isFloat: false, radix: 10 };
-  }
-  if (j < n && (s.charCodeAt(j) | 0x20) === 101) {
-    let k = j + 1;
-    if (k < n && (s.charCodeAt(k) === 43 || s.charCodeAt(k) === 45)) k++;
-    const e = skipDigits(s, k, n);
-    if (e > k) { j = e; isFloat = true; }
-  }
-  return { end: j, isFloat, radix: 10 };
-}
+/** 10^0 .. 10^22, every one exact in a double (the range of Clinger's fast path). */
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+  1e19, 1e20, 1e21, 1e22];
 
 /** A lazy tokenizer over text[start, limit): one token at a time, no allocation beyond the current token. */
 class Lexer {
@@ -212,6 +174,8 @@ class Lexer {
   isFloat = false;
   numOk = true;
   radix = 10;
+  /** For 'num': the value when computed exactly while scanning (Clinger's fast path), else NaN. */
+  private fast = NaN;
   /** For 'str': whether the closing quote was found, and where the contents are. */
   strOk = true;
   private strStart = 0;
@@ -245,16 +209,14 @@ class Lexer {
     if (i >= n) { this.k = 'eof'; this.end = n; return; }
     const c = s.charCodeAt(i);
     if (isDigit(c) || (c === 46 && i + 1 < n && isDigit(s.charCodeAt(i + 1)))) {
-      const m = scanNumber(s, i, n);
-      let j = m.end < 0 ? i + 1 : m.end;
-      this.numOk = m.end >= 0;
+      const numEnd = this.scanNumber(i);
+      let j = numEnd < 0 ? i + 1 : numEnd;
+      this.numOk = numEnd >= 0;
       if (j < n && isIdentPart(s.charCodeAt(j))) { // 1j, 1L, 1f, 12abc: not a number we take
         this.numOk = false;
         while (j < n && isIdentPart(s.charCodeAt(j))) j++;
       }
       this.k = 'num';
-      this.isFloat = m.isFloat;
-      this.radix = m.radix;
       this.end = j;
     } else if (isIdentStart(c)) {
       let j = i + 1;
@@ -278,6 +240,78 @@ class Lexer {
       this.end = i + 1;
     }
     this.pos = this.end;
+  }
+
+  /** The current number token's value, correctly rounded (unsigned; integers beyond 2^53 rounded too). */
+  numberValue(): number {
+    if (!Number.isNaN(this.fast)) return this.fast;
+    const t = this.cleanNumber();
+    if (this.radix === 10) return Number(t);
+    return t.length <= 70 ? Number(BigInt(t)) : Infinity;
+  }
+
+  /** The current number token's text without underscores (`0x` prefix kept: BigInt() reads it). */
+  cleanNumber(): string {
+    const t = this.tokenText();
+    return t.includes('_') ? t.split('_').join('') : t;
+  }
+
+  /**
+   * Scans an unsigned number at i (`12`, `1_000`, `1.`, `.5`, `1.e-03`, `0x1f`) and returns its end, -1 when there
+   * is none. With at most 15 digits and a net power of ten within 10^±22, m * 10^p (or m / 10^-p) of two exact
+   * doubles is the correctly rounded value, so the common case needs no substring and no Number().
+   */
+  private scanNumber(i: number): number {
+    const s = this.text;
+    const n = this.limit;
+    this.isFloat = false;
+    this.radix = 10;
+    this.fast = NaN;
+    if (s.charCodeAt(i) === 48 && i + 1 < n) {
+      const p = s.charCodeAt(i + 1) | 0x20;
+      const radix = p === 120 ? 16 : p === 111 ? 8 : p === 98 ? 2 : 0;
+      if (radix) {
+        let j = i + 2;
+        while (j < n && (isRadixDigit(s.charCodeAt(j), radix) || s.charCodeAt(j) === 95)) j++;
+        this.radix = radix;
+        return j > i + 2 ? j : -1;
+      }
+    }
+    let m = 0;
+    let digits = 0;
+    let fracDigits = 0;
+    let j = i;
+    for (; j < n; j++) {
+      const c = s.charCodeAt(j);
+      if (isDigit(c)) { m = m * 10 + (c - 48); digits++; } else if (c !== 95) break;
+    }
+    const intEnd = j;
+    if (j < n && s.charCodeAt(j) === 46) {
+      for (j++; j < n; j++) {
+        const c = s.charCodeAt(j);
+        if (isDigit(c)) { m = m * 10 + (c - 48); digits++; fracDigits++; } else if (c !== 95) break;
+      }
+      if (intEnd === i && fracDigits === 0) return -1;
+      this.isFloat = true;
+    } else if (intEnd === i) {
+      return -1;
+    }
+    let exp = 0;
+    if (j < n && (s.charCodeAt(j) | 0x20) === 101) {
+      let k = j + 1;
+      const sign = k < n ? s.charCodeAt(k) : 0;
+      if (sign === 43 || sign === 45) k++;
+      const e0 = k;
+      let e = 0;
+      for (; k < n; k++) {
+        const c = s.charCodeAt(k);
+        if (isDigit(c)) { if (e < 1e6) e = e * 10 + (c - 48); } else if (c !== 95) break;
+      }
+      if (k > e0) { j = k; this.isFloat = true; exp = sign === 45 ? -e : e; }
+    }
+    const p = exp - fracDigits;
+    if (digits <= 15 && p >= -22 && p <= 22) this.fast = p >= 0 ? m * POW10[p] : m / POW10[-p];
+    return j;
   }
 
   private scanString(q: number): void {
@@ -465,10 +499,10 @@ function floatOfString(raw: string): number | undefined {
   if (s.startsWith('-') || s.startsWith('+')) { if (s[0] === '-') sign = -1; s = s.slice(1); }
   if (s === 'nan') return NaN;
   if (s === 'inf' || s === 'infinity') return sign * Infinity;
-  if (s.length === 0) return undefined;
-  const m = scanNumber(s, 0, s.length);
-  if (m.end !== s.length || m.radix !== 10) return undefined;
-  return sign * Number(s.includes('_') ? s.split('_').join('') : s);
+  const lx = new Lexer(s, 'both');
+  lx.next();
+  if (lx.kind() !== 'num' || !lx.numOk || lx.radix !== 10 || lx.start !== 0 || lx.end !== s.length) return undefined;
+  return sign * lx.numberValue();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -794,33 +828,28 @@ class Parser {
     let sign = 1;
     while (lx.is('-') || lx.is('+')) { if (lx.is('-')) sign = -sign; lx.next(); }
     let v: number | undefined;
-    if (lx.kind() === 'num' && lx.numOk) v = Number(this.cleanNumber());
+    if (lx.kind() === 'num' && lx.numOk) v = lx.numberValue();
     else if (lx.kind() === 'name') v = floatName(lx.tokenText()) ?? boolName(lx.tokenText());
     if (v === undefined) this.notANumber(depth, at);
     lx.next();
     return sign * v;
   }
 
-  private cleanNumber(): string {
-    const t = this.lx.tokenText();
-    return t.includes('_') ? t.split('_').join('') : t;
-  }
-
   private pushNumberToken(sign: number): void {
     const lx = this.lx;
     const at = lx.start;
-    const t = this.cleanNumber();
+    const v = lx.numberValue();
     if (lx.isFloat) {
       this.sawFloat = true;
-      this.push(sign * Number(t), at);
+      this.push(sign * v, at);
       return;
     }
     this.sawInt = true;
-    const v = lx.radix === 10 ? Number(t) : t.length <= 70 ? Number(BigInt(t)) : Infinity;
     const index = this.count;
     this.push(sign * v, at);
     if (!(Math.abs(v) <= MAX_SAFE)) {
-      // exact value for int64 storage; BigInt parsing is superlinear, so only for plausible lengths
+      // the exact value for int64 storage; BigInt parsing is superlinear, so only for plausible lengths
+      const t = lx.cleanNumber();
       this.bigInts.set(index, { value: t.length <= 70 ? BigInt(sign) * BigInt(t) : null, at });
     }
   }
@@ -906,6 +935,8 @@ function unravel(i: number, shape: readonly number[]): number[] {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const INT_RANGES: Partial<Record<DType, readonly [number, number]>> = {
   int8: [-128, 127], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
   uint8: [0, 255], uint16: [0, 65535], uint32: [0, 2 ** 32 - 1],
@@ -951,7 +982,18 @@ function convert(values: Float64Array, n: number, dtype: DType, bigInts: Map<num
       const o = out as BigInt64Array | BigUint64Array;
       const lo = dtype === 'int64' ? -(2n ** 63n) : 0n;
       const hi = dtype === 'int64' ? 2n ** 63n - 1n : 2n ** 64n - 1n;
+      // safe integers go in as two 32-bit words: a BigInt per element costs ~10x more
+      const words = LITTLE_ENDIAN ? new Uint32Array(o.buffer, o.byteOffset, 2 * n) : undefined;
+      const minFast = dtype === 'int64' ? -MAX_SAFE : 0;
+      const anyBig = bigInts.size > 0;
       for (let i = 0; i < n; i++) {
+        const t = Math.trunc(values[i]);
+        if (words !== undefined && t >= minFast && t <= MAX_SAFE && !(anyBig && bigInts.has(i))) {
+          const high = Math.floor(t / 4294967296);
+          words[2 * i] = t - high * 4294967296;
+          words[2 * i + 1] = high; // stored modulo 2^32: -1 becomes 0xffffffff
+          continue;
+        }
         const big = bigInts.get(i);
         let b: bigint | null;
         if (big !== undefined) b = big.value;
