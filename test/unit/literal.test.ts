@@ -212,6 +212,25 @@ describe('tensor literals: source forms', () => {
     check('[-0.0, 0.0]', { shape: [2], dtype: 'float64', values: [-0, 0] });
   });
 
+  it('reads decimal numbers exactly as Number() does (fast path and fallback)', () => {
+    let seed = 12345;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const digits = (n: number): string => Array.from({ length: n }, () => String(rand(10))).join('');
+    const texts: string[] = [];
+    for (let i = 0; i < 20000; i++) {
+      const int = digits(rand(18));
+      const frac = rand(3) === 0 ? '' : '.' + digits(rand(18));
+      const exp = rand(3) === 0 ? `e${['', '+', '-'][rand(3)]}${rand(40)}` : '';
+      const t = (int === '' && (frac === '' || frac === '.') ? '0' : int) + frac + exp;
+      texts.push(t);
+    }
+    texts.push('123456789012345e-22', '123456789012345e22', '999999999999999.9', '0.1', '5e-324', '1.7976931348623157e308',
+      '2.2250738585072014e-308', '9007199254740993.0', '1e23', '1e400', '1e-400');
+    const r = parseLiteral(`[${texts.map((t) => t + (t.includes('.') || t.includes('e') ? '' : '.0')).join(', ')}]`);
+    const got = r.tensor.data as Float64Array;
+    texts.forEach((t, i) => assert.equal(got[i], Number(t), t));
+  });
+
   it('reads nan and inf in every spelling', () => {
     const r = check(
       "[nan, inf, -inf, NaN, Infinity, -Infinity, float('nan'), float(\"inf\"), float('-inf'), np.nan, np.inf, -np.inf, " +
