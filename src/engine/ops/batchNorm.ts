@@ -4,7 +4,7 @@ import { Tensor, tensor } from '../tensor';
 import {
   DEFAULT_EPS, FloatArray, OpPlan, affineRange, channelGeometry, checkPerChannel, devSquaresRange, devSum,
   invStdBatch, nameList, outDTypeOf, resolveBatchesTracked, resolveEps, resolveLayout, resolveMode,
-  resolveMomentum, runChannelOp, sizeString, sortedAxes, spatialNames, sumRange, unusedWarnings, valuesOf,
+  resolveMomentum, runChannelOp, SHIFT_TRUST, secondShift, sizeString, sortedAxes, spatialNames, unusedWarnings, valuesOf,
   varianceOf,
 } from './common';
 
@@ -130,36 +130,65 @@ export function batchNorm(x: Tensor, p: NormParams): NormOutput {
 
 /**
  * Kernel over canonical (N, C, S) data. train: fills mean/variance (biased) with batch statistics; eval: reads
- * them. Writes out = (x - mean[c]) * invstd[c] * w[c] + b[c].
+ * them. Writes out = (x - mean[c]) * invstd[c] * w[c] + b[c], with the batch mean kept as shift + offset
+ * (see momentsRange) so x - mean stays accurate next to the mean.
  */
 export function batchNormImpl(
   x: FloatArray, out: FloatArray, N: number, C: number, S: number, train: boolean, eps: number,
   mean: Float64Array, variance: Float64Array, w: Float64Array | null, b: Float64Array | null,
 ): void {
   const CS = C * S;
+  const shift = new Float64Array(C);
+  const off = new Float64Array(C);
   if (train && N * S > 0) {
+    // one pass of per-channel sums shifted by the channel's first value; a second pass about a float32 next
+    // to the mean for channels where that shift was far from the mean (see SHIFT_TRUST)
     const cnt = N * S;
-    mean.fill(0);
-    for (let n = 0; n < N; n++) for (let c = 0, o = n * CS; c < C; c++, o += S) mean[c] += sumRange(x, o, o + S);
-    for (let c = 0; c < C; c++) mean[c] /= cnt;
-    const dev = new Float64Array(C);
-    variance.fill(0);
+    const sd = new Float64Array(C);
+    const sq = new Float64Array(C);
+    for (let c = 0; c < C; c++) shift[c] = x[c * S];
     for (let n = 0; n < N; n++) {
       for (let c = 0, o = n * CS; c < C; c++, o += S) {
-        variance[c] += devSquaresRange(x, o, o + S, mean[c]);
-        dev[c] += devSum[0];
+        sq[c] += devSquaresRange(x, o, o + S, shift[c]);
+        sd[c] += devSum[0];
       }
     }
-    for (let c = 0; c < C; c++) variance[c] = varianceOf(dev[c], variance[c], cnt);
+    const redo = new Uint8Array(C);
+    let anyRedo = false;
+    for (let c = 0; c < C; c++) {
+      const dm = sd[c] / cnt;
+      if (dm * dm <= SHIFT_TRUST * ((sq[c] - sd[c] * dm) / cnt)) continue;
+      redo[c] = 1;
+      anyRedo = true;
+      shift[c] = secondShift(x, shift[c] + dm);
+      sd[c] = 0;
+      sq[c] = 0;
+    }
+    if (anyRedo) {
+      for (let n = 0; n < N; n++) {
+        for (let c = 0, o = n * CS; c < C; c++, o += S) {
+          if (redo[c] === 0) continue;
+          sq[c] += devSquaresRange(x, o, o + S, shift[c]);
+          sd[c] += devSum[0];
+        }
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      off[c] = sd[c] / cnt;
+      mean[c] = shift[c] + off[c];
+      variance[c] = varianceOf(sd[c], sq[c], cnt);
+    }
+  } else {
+    shift.set(mean);
   }
   const scale = new Float64Array(C);
-  const shift = new Float64Array(C);
+  const bias = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     const inv = train ? invStdBatch(variance[c], eps) : 1 / Math.sqrt(variance[c] + eps);
     scale[c] = w ? inv * w[c] : inv;
-    shift[c] = b ? b[c] : 0;
+    bias[c] = b ? b[c] : 0;
   }
   for (let n = 0; n < N; n++) {
-    for (let c = 0, o = n * CS; c < C; c++, o += S) affineRange(x, out, o, o + S, mean[c], scale[c], shift[c]);
+    for (let c = 0, o = n * CS; c < C; c++, o += S) affineRange(x, out, o, o + S, shift[c], off[c], scale[c], bias[c]);
   }
 }

@@ -46,9 +46,10 @@ export function layerNormImpl(
   const bb = b ?? new Float64Array(K);
   for (let r = 0, o = 0; r < M; r++, o += K) {
     momentsRange(x, o, o + K);
-    const m = rangeStats[0];
-    const inv = 1 / Math.sqrt(rangeStats[1] + eps);
-    if (!affine) { affineRange(x, out, o, o + K, m, inv, 0); continue; }
-    for (let j = 0; j < K; j++) out[o + j] = (x[o + j] - m) * inv * ww[j] + bb[j];
+    const k = rangeStats[0];
+    const dm = rangeStats[1];
+    const inv = 1 / Math.sqrt(rangeStats[2] + eps);
+    if (!affine) { affineRange(x, out, o, o + K, k, dm, inv, 0); continue; }
+    for (let j = 0; j < K; j++) out[o + j] = ((x[o + j] - k) - dm) * inv * ww[j] + bb[j];
   }
 }
