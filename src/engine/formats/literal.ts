@@ -514,6 +514,18 @@ interface BigInteger {
   at: number;
 }
 
+/** What a constructor call or repr says beyond its data. */
+interface CallInfo {
+  ctor: LiteralConstructor;
+  dtype?: DType;
+  /** Offset of the dtype argument (where conversion errors point), -1 without one. */
+  dtypeAt: number;
+  /** A repr's size=(...) / shape=(...), which is the only shape an empty array prints. */
+  declaredShape?: number[];
+  device?: string;
+  requiresGrad?: boolean;
+}
+
 interface ArgValue {
   kind: 'str' | 'name' | 'num' | 'tuple' | 'angle';
   text: string;
@@ -550,76 +562,83 @@ class Parser {
     const lx = this.lx;
     lx.next();
     this.skipPrefix();
-    let ctor: LiteralConstructor = 'list';
-    let dtype: DType | undefined;
-    let dtypeAt = -1;
-    let declaredShape: number[] | undefined;
-    let device: string | undefined;
-    let requiresGrad: boolean | undefined;
-
-    const name = lx.kind() === 'name' ? lx.tokenText() : undefined;
-    const nameStart = lx.start;
-    const m = lx.mark();
-    if (name !== undefined) lx.next();
-    if (name !== undefined && lx.is('(') && constructorOf(name) !== undefined) {
-      ctor = constructorOf(name)!;
-      lx.next();
-      if (lx.is(')')) this.fail(`${name}() has no data`, lx.start);
-      this.parseElement(0);
-      let positional = 1;
-      while (lx.is(',')) {
-        lx.next();
-        if (lx.is(')')) break;
-        const argStart = lx.start;
-        let key: string | undefined;
-        if (lx.kind() === 'name') {
-          const km = lx.mark();
-          const k = lx.tokenText();
-          lx.next();
-          if (lx.is('=')) { key = k; lx.next(); } else lx.reset(km);
-        }
-        const v = this.parseArgValue();
-        if (key === undefined) {
-          if (positional === 1 && POSITIONAL_DTYPE.has(ctor) && (v.kind === 'name' || v.kind === 'str')) key = 'dtype';
-          else this.fail(`unexpected argument to ${name}()`, argStart);
-          positional++;
-        }
-        if (key === 'dtype') {
-          if (ctor === 'torch.Tensor') this.fail('torch.Tensor() takes no dtype; use torch.tensor(..., dtype=...)', argStart);
-          const d = v.kind === 'name' || v.kind === 'str' ? resolveDType(v.text, v.kind === 'str') : undefined;
-          if (d === undefined) this.fail(`unsupported dtype ${v.kind === 'str' ? `'${v.text}'` : v.text}`, v.start);
-          dtype = d;
-          dtypeAt = v.start;
-        } else if (key === 'device') {
-          device = v.text;
-        } else if (key === 'requires_grad') {
-          if (v.kind !== 'name' || boolName(v.text) === undefined) this.fail('requires_grad must be True or False', v.start);
-          requiresGrad = boolName(v.text) === 1;
-        } else if ((key === 'size' && ctor === 'torch-repr') || (key === 'shape' && ctor === 'numpy-repr')) {
-          if (v.kind !== 'tuple') this.fail(`${key}= must be a tuple of integers`, v.start);
-          declaredShape = v.tuple;
-        } else if (!IGNORED_KWARGS.has(key)) {
-          this.fail(`unsupported argument ${key}=`, argStart);
-        }
-      }
-      if (!lx.is(')')) this.unexpected(`expected ',' or ')' in ${name}(...)`);
-      lx.next();
-    } else if (name !== undefined && !lx.is('(')) {
-      lx.reset(m);
-      this.parseElement(0);
-    } else if (name !== undefined && scalarCallKind(name) === undefined) {
-      this.fail(`${name}(...) is not a tensor constructor`, nameStart);
+    let call: CallInfo = { ctor: 'list', dtypeAt: -1 };
+    const callee = this.calleeName();
+    if (callee !== undefined && constructorOf(callee) !== undefined) {
+      call = this.parseConstructorCall(callee, constructorOf(callee)!);
+    } else if (callee !== undefined && scalarCallKind(callee) === undefined) {
+      this.fail(`${callee}(...) is not a tensor constructor`, lx.start);
     } else {
-      lx.reset(m);
       this.parseElement(0);
-      if (this.separator === 'space') ctor = 'numpy-repr';
+      if (this.separator === 'space') call.ctor = 'numpy-repr';
     }
     if (lx.is(';')) lx.next();
     if (lx.kind() !== 'eof') {
       if (lx.is(']') || lx.is(')')) this.fail(`unbalanced brackets: '${lx.tokenText()}' has no matching opening bracket`, lx.start);
       this.fail('unexpected text after the literal', lx.start);
     }
-    return this.build(ctor, dtype, dtypeAt, declaredShape, device, requiresGrad);
+    return this.build(call);
+  }
+
+  /** The current token's name when it is followed by '(' (nothing is consumed). */
+  private calleeName(): string | undefined {
+    const lx = this.lx;
+    if (lx.kind() !== 'name') return undefined;
+    const m = lx.mark();
+    const name = lx.tokenText();
+    lx.next();
+    const isCall = lx.is('(');
+    lx.reset(m);
+    return isCall ? name : undefined;
+  }
+
+  /** `name(data, [dtype,] key=value, ...)`: parses the data and reads the arguments that matter. */
+  private parseConstructorCall(name: string, ctor: LiteralConstructor): CallInfo {
+    const lx = this.lx;
+    const call: CallInfo = { ctor, dtypeAt: -1 };
+    lx.next(); // the name
+    lx.next(); // '('
+    if (lx.is(')')) this.fail(`${name}() has no data`, lx.start);
+    this.parseElement(0);
+    let positional = 1;
+    while (lx.is(',')) {
+      lx.next();
+      if (lx.is(')')) break;
+      const argStart = lx.start;
+      let key: string | undefined;
+      if (lx.kind() === 'name') {
+        const km = lx.mark();
+        const k = lx.tokenText();
+        lx.next();
+        if (lx.is('=')) { key = k; lx.next(); } else lx.reset(km);
+      }
+      const v = this.parseArgValue();
+      if (key === undefined) {
+        if (positional === 1 && POSITIONAL_DTYPE.has(ctor) && (v.kind === 'name' || v.kind === 'str')) key = 'dtype';
+        else this.fail(`unexpected argument to ${name}()`, argStart);
+        positional++;
+      }
+      if (key === 'dtype') {
+        if (ctor === 'torch.Tensor') this.fail('torch.Tensor() takes no dtype; use torch.tensor(..., dtype=...)', argStart);
+        const d = v.kind === 'name' || v.kind === 'str' ? resolveDType(v.text, v.kind === 'str') : undefined;
+        if (d === undefined) this.fail(`unsupported dtype ${v.kind === 'str' ? `'${v.text}'` : v.text}`, v.start);
+        call.dtype = d;
+        call.dtypeAt = v.start;
+      } else if (key === 'device') {
+        call.device = v.text;
+      } else if (key === 'requires_grad') {
+        if (v.kind !== 'name' || boolName(v.text) === undefined) this.fail('requires_grad must be True or False', v.start);
+        call.requiresGrad = boolName(v.text) === 1;
+      } else if ((key === 'size' && ctor === 'torch-repr') || (key === 'shape' && ctor === 'numpy-repr')) {
+        if (v.kind !== 'tuple') this.fail(`${key}= must be a tuple of integers`, v.start);
+        call.declaredShape = v.tuple;
+      } else if (!IGNORED_KWARGS.has(key)) {
+        this.fail(`unsupported argument ${key}=`, argStart);
+      }
+    }
+    if (!lx.is(')')) this.unexpected(`expected ',' or ')' in ${name}(...)`);
+    lx.next();
+    return call;
   }
 
   /** Skips `Parameter containing:` or an assignment prefix `x =`, `const x: T =`, `self.w =`. */
@@ -866,8 +885,8 @@ class Parser {
     this.values[this.count++] = v;
   }
 
-  private build(ctor: LiteralConstructor, explicit: DType | undefined, dtypeAt: number,
-    declaredShape: number[] | undefined, device: string | undefined, requiresGrad: boolean | undefined): LiteralResult {
+  private build(call: CallInfo): LiteralResult {
+    const { ctor, dtype: explicit, dtypeAt, declaredShape, device, requiresGrad } = call;
     let shape = this.rank >= 0 ? this.dims.slice(0, this.rank) : this.dims.slice(0, this.deepestList + 1);
     if (declaredShape !== undefined) {
       const same = declaredShape.length === shape.length && declaredShape.every((d, i) => d === shape[i]);
