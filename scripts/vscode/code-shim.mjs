@@ -84,6 +84,7 @@ async function main() {
         `--- last browser errors ---\n${browserErrors.slice(-20).join('\n')}\n` +
         `--- last code-server output ---\n${server.logTail()}`)), TIMEOUT_MS);
     });
+    exitCode.catch(() => {}); // awaited below; an early timeout must not crash the process unhandled
     // Both must exist before the workbench loads: in test mode it reports through them.
     await browser.page.exposeFunction('codeAutomationExit', (code) => finish(Number(code)));
     await browser.page.exposeFunction('codeAutomationLog', (level, message) => {
@@ -91,8 +92,8 @@ async function main() {
       if (!VERBOSE && WORKBENCH_CHATTER.test(text)) return;
       (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${text}\n`);
     });
-    await browser.page.goto(server.url);
-    const code = await exitCode;
+    // The timeout counts from here on, even while the page is still loading.
+    const code = await Promise.race([exitCode, browser.page.goto(server.url).then(() => exitCode)]);
     await cleanup();
     return code;
   } catch (err) {
