@@ -100,7 +100,8 @@ export function equivalenceChecks(x: Tensor, p: NormParams): CheckResult[] {
     normalize(t, { op, ...base, ...extra }).output;
   const checks: CheckResult[] = [];
   if (numel(xc.shape) === 0) return checks;
-  const hasSpatial = xc.shape.length >= 3 && S > 1;
+  // InstanceNorm and BatchNorm take (N, C, *) with at most three spatial dims, as in PyTorch.
+  const hasSpatial = xc.shape.length >= 3 && xc.shape.length <= 5 && S > 1;
 
   if (hasSpatial) {
     const inst = run(xc, 'instance');
