@@ -8,7 +8,7 @@ export function num(v: number | null): string {
   if (v === null) return '-';
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-4) return v.toExponential(4);
+  if (a >= 1e6 || a < 1e-4) return v.toExponential(4).replace(/\.?0+e/, 'e').replace('e+', 'e');
   return String(Number(v.toPrecision(6)));
 }
 
@@ -45,10 +45,10 @@ export function formatAnalysis(source: string, a: Omit<Analysis, 'stats' | 'resu
   const r = a.shape_report;
   const lines = [
     `${source}: shape [${a.input.shape.join(', ')}] ${a.input.dtype}`,
-    `${a.op.op} norm, eps ${a.op.eps}${a.op.groups ? `, groups ${a.op.groups}` : ''}${a.op.mode ? `, ${a.op.mode} mode` : ''}: ${r.description}`,
+    `${a.op.op} norm, eps ${num(a.op.eps)}${a.op.groups ? `, groups ${a.op.groups}` : ''}${a.op.mode ? `, ${a.op.mode} mode` : ''}: ${r.description}`,
     `  statistic groups: ${r.num_stat_groups} of ${r.stat_group_size} elements; normalized axes (${r.normalized_axes.join(', ')}); output [${r.output_shape.join(', ')}]`,
   ];
-  if (r.weight_shape) lines.push(`  weight [${r.weight_shape.join(', ')}]${r.bias_shape ? `, bias [${r.bias_shape.join(', ')}]` : ''}`);
+  if (a.op.affine && r.weight_shape) lines.push(`  affine: weight [${r.weight_shape.join(', ')}]${r.bias_shape ? `, bias [${r.bias_shape.join(', ')}]` : ''}`);
   if (a.stats) {
     lines.push(`before: ${summaryLine(a.stats.before.overall)}`);
     lines.push(`after:  ${summaryLine(a.stats.after.overall)}`);
