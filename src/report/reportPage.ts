@@ -47,7 +47,7 @@ function render(d: ReportData): void {
   const before = color('--before'), after = color('--after'), text = color('--muted'), grid = color('--grid');
   root.append(
     el('h1', {}, 'NormScope report'),
-    el('p', { class: 'muted' }, `${d.source} · shape [${d.input.shape.join(', ')}] · ${d.input.dtype} · ${d.op.op} norm (eps ${d.op.eps}) · ${d.shape_report.description}`),
+    el('p', { class: 'muted' }, `${d.source} · shape [${d.input.shape.join(', ')}] · ${d.input.dtype} · ${d.op.op} norm (eps ${short(d.op.eps)}) · ${d.shape_report.description}`),
   );
   const overall = el('section', { class: 'pair' });
   const [b, bc] = chartBox('Before', stat(d.stats.before.overall), 'big');
