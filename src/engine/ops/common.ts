@@ -115,12 +115,12 @@ export function resolveLayout(p: NormParams): 'nchw' | 'nhwc' {
 
 /**
  * Checks a per-channel tensor (weight, bias, running_mean, running_var): C elements, shaped [C] or [C] padded
- * with size-1 dims (e.g. [1, C, 1, 1]), as PyTorch's batch_norm accepts any shape with C elements.
+ * with size-1 dims (e.g. [1, C, 1, 1]; a scalar when C = 1). PyTorch's batch_norm accepts any shape with C
+ * elements; we refuse shapes like [2, 2] for C = 4, which are more likely a wrong file than a layout.
  */
 export function checkPerChannel(name: string, t: Tensor | undefined, C: number): void {
   if (t === undefined) return;
-  const nonUnit = t.shape.filter((d) => d !== 1);
-  const ok = numel(t.shape) === C && (nonUnit.length === 0 ? C === 1 && t.shape.length > 0 : nonUnit.length === 1);
+  const ok = numel(t.shape) === C && t.shape.filter((d) => d !== 1).length <= 1;
   if (!ok) {
     throw new NormScopeError(`${name} has shape ${shapeString(t.shape)}, expected [${C}] (one per channel, C=${C})`);
   }
