@@ -89,7 +89,11 @@ function installCodeServer() {
     npm_config_update_notifier: 'false',
   };
   if (!env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) env.npm_config_nodedir = '/usr'; // no header download
-  run('npm', ['install', '--no-package-lock', `code-server@${CODE_SERVER_VERSION}`], { cwd: codeServerDir, env });
+  try {
+    run('npm', ['install', '--no-package-lock', `code-server@${CODE_SERVER_VERSION}`], { cwd: codeServerDir, env });
+  } finally {
+    rmSync(env.TMPDIR, { recursive: true, force: true });
+  }
   if (!existsSync(codeServerEntry)) throw new Error(`code-server installed but ${codeServerEntry} is missing`);
   writeFileSync(markerFile, `${CODE_SERVER_VERSION}\n`);
   log('code-server installed');
