@@ -6,8 +6,8 @@
  * the group; var = (sum d^2 - (sum d)^2 / n) / n), checked for cancellation and redone about the mean (the
  * corrected two-pass algorithm) when the shift was far from the mean, so they stay accurate for data far from
  * zero (mean 1e4, std 1e-2). The mean is kept as shift + offset and outputs are computed in float64 as
- * ((x - k) - dm) * a + b and rounded once when stored: a float32 output is the correctly rounded result for
- * all but a few elements in 10^4 on hard data (measured in test/unit/ops.test.ts), within 1 ulp for all.
+ * ((x - k) - dm) * a + b and rounded once when stored: a float32 output is the correctly rounded result except
+ * in rare near-ties (none among the ~14,600 elements test/unit/ops.test.ts decides, offsets up to 3e4 included).
  */
 import { DType } from '../dtype';
 import { NormScopeError } from '../errors';
@@ -329,7 +329,8 @@ export function runChannelOp(x: Tensor, plan: OpPlan, kernel: (xc: FloatArray, o
   let out = allocLike(plan.outDType, n);
   kernel(xc, out);
   if (channelsLast) {
-    const t = allocLike(plan.outDType, n);
+    // the transposed input copy is ours and no longer needed: reuse it for the result when the types agree
+    const t = (plan.outDType === 'float64') === (xc instanceof Float64Array) ? xc : allocLike(plan.outDType, n);
     channelsFirstToLast(out, t, N, C, S);
     out = t;
   }
