@@ -47,9 +47,10 @@ export interface Geometry {
 }
 
 /**
- * How one op will run on one input: everything validated and resolved, nothing computed yet.
- * `rows`/`rowLength` describe LayerNorm/RMSNorm (contiguous rows of the input); `slabGroup` says how the
- * canonical (n, c) slabs of S elements fall into statistic groups (see CanonicalView).
+ * How one op will run on one input: everything validated and resolved, nothing computed yet. LayerNorm and
+ * RMSNorm run on report.num_stat_groups contiguous rows of report.stat_group_size input elements; the others
+ * on the canonical (N, C, S) data of `geometry`. `slabGroup` says how the canonical (n, c) slabs of S elements
+ * fall into statistic groups (see CanonicalView).
  */
 export interface OpPlan {
   readonly resolved: ResolvedParams;
