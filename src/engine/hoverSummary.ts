@@ -1,0 +1,312 @@
+/**
+ * What a hover over a tensor literal in code shows, pure (no vscode): find the literal around an offset
+ * (formats/literal's findLiteralAt), take its statistics (analyze's tensorStats) and render them as Markdown.
+ * The host only supplies the command URIs of the two links and wraps the string in a MarkdownString.
+ *
+ * Quiet by default: anything findLiteralAt does not take (strings, comprehensions, index expressions, single
+ * numbers, short plain arrays in JS/TS/JSON) gives no finding. Three findings are not statistics: a literal
+ * longer than maxChars ('too-large'), a ragged list ('ragged', naming the first ragged row) and a tensor the
+ * parser refuses to show, such as summarized "..." output ('unreadable').
+ */
+import { tensorStats } from './analyze';
+import { DType } from './dtype';
+import { NormScopeError } from './errors';
+import {
+  DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, LiteralSpan, findLiteralAt, isNoisyLanguage, parseLiteral,
+} from './formats/literal';
+
+/** Defaults of the normscope.hover.* settings. */
+export const HOVER_DEFAULTS = { maxChars: 200_000, minElements: 4 } as const;
+/** Bars in the histogram sparkline. */
+export const SPARK_BINS = 16;
+/** Channels listed by name in the hover (the copied stats hold up to MAX_COPIED_CHANNELS). */
+export const SHOWN_CHANNELS = 8;
+export const MAX_COPIED_CHANNELS = 256;
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** Options of hoverAt: the document's language and the hover settings. */
+export interface HoverOptions {
+  /** VS Code language id of the document (markdown: only fenced code blocks are looked at). */
+  readonly language?: string;
+  /** Longest literal summarized, in characters (normscope.hover.maxChars). */
+  readonly maxChars?: number;
+  /** The noisy-language rule: a plain JS/TS/JSON list needs >= 2 dims or this many elements (normscope.hover.minElements). */
+  readonly minElements?: number;
+  /** Characters looked at either side of the offset (default: 1 MiB, at least 2 x maxChars). */
+  readonly maxScan?: number;
+}
+
+/** The statistics a hover shows, JSON-safe (null: no finite values); also what "Copy stats" copies. */
+export interface LiteralStats {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** 'explicit' when the text names the dtype (dtype=..., a repr's suffix), 'inferred' as numpy/torch would. */
+  readonly dtype_source: 'explicit' | 'inferred';
+  /** The syntax that produced it: 'list', 'np.array', 'torch.tensor', 'numpy-repr', ... */
+  readonly syntax: LiteralConstructor;
+  readonly device?: string;
+  readonly count: number;
+  readonly mean: number | null;
+  /** Population standard deviation (divides by n, as numpy's default and the norms do). */
+  readonly std: number | null;
+  readonly std_kind: 'population';
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly nan: number;
+  readonly inf: number;
+  /** SPARK_BINS equal-width bins from min to max over the finite values. */
+  readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
+  /** Rank >= 3: the mean of each channel (axis 1, as BatchNorm sees it), the first MAX_COPIED_CHANNELS of them. */
+  readonly channel_means?: readonly (number | null)[];
+  /** Rank >= 3: how many channels there are. */
+  readonly channels?: number;
+}
+
+interface Span {
+  /** Offsets of the literal in the text given to hoverAt (end exclusive). */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What a hover found at an offset. */
+export type HoverFinding =
+  | Span & { readonly kind: 'stats'; readonly text: string; readonly stats: LiteralStats }
+  | Span & { readonly kind: 'too-large'; readonly chars: number; readonly maxChars: number }
+  | Span & { readonly kind: 'ragged'; readonly text: string; readonly message: string }
+  | Span & { readonly kind: 'unreadable'; readonly text: string; readonly message: string };
+
+/** Command URIs for the hover's links (built by the host; omitted links are not shown). */
+export interface HoverLinks {
+  readonly normalize?: string;
+  readonly copyStats?: string;
+}
+
+/**
+ * The literal around `offset` in `text` and what to say about it, or undefined when a hover should stay quiet.
+ * Bounded: looks at most maxScan characters either side and parses at most maxChars of them.
+ */
+export function hoverAt(text: string, offset: number, opts: HoverOptions = {}): HoverFinding | undefined {
+  const maxChars = opts.maxChars ?? HOVER_DEFAULTS.maxChars;
+  const maxScan = opts.maxScan ?? Math.max(DEFAULT_MAX_SCAN, 2 * maxChars);
+  let language = opts.language;
+  let base = 0;
+  let body = text;
+  let at = offset;
+  if (language === 'markdown') {
+    const block = fencedBlockAt(text, offset, maxScan);
+    if (block === undefined) return undefined;
+    language = block.language;
+    base = block.start;
+    body = text.slice(block.start, block.end);
+    at = offset - block.start;
+  }
+  const find = { language, maxScan, maxChars, minElements: opts.minElements ?? HOVER_DEFAULTS.minElements };
+  const span = findLiteralAt(body, at, find);
+  const shift = (s: LiteralSpan) => ({ start: s.start + base, end: s.end + base });
+  if (span?.literal) return { kind: 'stats', ...shift(span), text: span.text, stats: literalStats(span.literal) };
+  if (span?.error) {
+    if (span.text.length > maxChars) return { kind: 'too-large', ...shift(span), chars: span.text.length, maxChars };
+    return { kind: 'unreadable', ...shift(span), text: span.text, message: plainMessage(span.error) };
+  }
+  // findLiteralAt stays quiet about lists that fail to parse. Asking again with no room for a single element
+  // makes it report the span of any list of numbers it would have parsed; parsing that span names the problem.
+  const probe = findLiteralAt(body, at, { ...find, maxElements: 0 });
+  if (probe === undefined || probe.text.length > maxChars) return undefined;
+  const isCall = !(probe.text.startsWith('[') || probe.text.startsWith('('));
+  if (isNoisyLanguage(language) && !isCall) return undefined; // ragged arrays of arrays are common data there
+  try {
+    parseLiteral(probe.text, { maxChars });
+    return undefined; // parses after all: it was left out on purpose (an empty list, a short plain array)
+  } catch (e) {
+    if (!(e instanceof NormScopeError)) throw e;
+    const message = plainMessage(e);
+    if (message.startsWith('ragged literal: ')) {
+      return { kind: 'ragged', ...shift(probe), text: probe.text, message: message.slice('ragged literal: '.length) };
+    }
+    return isCall ? { kind: 'unreadable', ...shift(probe), text: probe.text, message } : undefined;
+  }
+}
+
+/** The statistics of a parsed literal: overall, a SPARK_BINS histogram and, for rank >= 3, channel means. */
+export function literalStats(lit: LiteralResult): LiteralStats {
+  const x = lit.tensor;
+  const side = tensorStats(x, {}, SPARK_BINS);
+  const o = side.overall;
+  const rank = x.shape.length;
+  return {
+    shape: [...x.shape],
+    dtype: lit.dtype,
+    dtype_source: lit.dtypeSource,
+    syntax: lit.constructor,
+    ...(lit.device !== undefined ? { device: lit.device } : {}),
+    count: o.count,
+    mean: o.mean,
+    std: o.std,
+    std_kind: 'population',
+    min: o.min,
+    max: o.max,
+    nan: o.nan,
+    inf: o.inf,
+    histogram: { edges: o.histogram.edges, counts: o.histogram.counts },
+    ...(rank >= 3
+      ? { channel_means: side.channels.slice(0, MAX_COPIED_CHANNELS).map((c) => c.mean), channels: side.channels.length }
+      : {}),
+  };
+}
+
+/** The hover's Markdown for a finding (command links only where `links` gives their URIs). */
+export function hoverMarkdown(f: HoverFinding, links: HoverLinks = {}): string {
+  const title = '**NormScope**';
+  const linkLine = (which: readonly ('normalize' | 'copyStats')[]) => {
+    const parts: string[] = [];
+    if (which.includes('normalize') && links.normalize) parts.push(`[$(play) Normalize tensor](${links.normalize} "Open the NormScope panel with this tensor")`);
+    if (which.includes('copyStats') && links.copyStats) parts.push(`[$(copy) Copy stats](${links.copyStats} "Copy these statistics as JSON")`);
+    return parts.length ? [parts.join(' &nbsp;·&nbsp; ')] : [];
+  };
+  switch (f.kind) {
+    case 'too-large':
+      return [
+        `${title} · $(warning) tensor literal too large to summarize here (${f.chars.toLocaleString('en-US')} characters, ` +
+          `limit ${f.maxChars.toLocaleString('en-US')}: normscope.hover.maxChars) - use Normalize tensor`,
+        ...linkLine(['normalize']),
+      ].join('\n\n');
+    case 'ragged':
+      return `${title} · $(warning) ragged list, not a tensor: ${escapeMarkdown(f.message)}`;
+    case 'unreadable':
+      return `${title} · $(warning) ${escapeMarkdown(f.message)}`;
+    case 'stats':
+      return [...statsLines(f.stats), ...linkLine(['normalize', 'copyStats'])].join('\n\n');
+    default: {
+      const never: never = f;
+      return never;
+    }
+  }
+}
+
+function statsLines(s: LiteralStats): string[] {
+  const head = [`**NormScope** · \`${SYNTAX_LABEL[s.syntax]}\``, `**${s.dtype}** (${s.dtype_source})`];
+  if (s.device !== undefined) head.push(`device ${escapeMarkdown(s.device)}`);
+  const lines = [
+    head.join(' · '),
+    `shape **${shapeText(s.shape)}** · ${s.count.toLocaleString('en-US')} element${s.count === 1 ? '' : 's'}`,
+    [
+      '| mean | std (population) | min | max | NaN | Inf |',
+      '|---:|---:|---:|---:|---:|---:|',
+      `| ${[s.mean, s.std, s.min, s.max].map(formatNumber).join(' | ')} | ${s.nan} | ${s.inf} |`,
+    ].join('\n'),
+  ];
+  if (s.min !== null && s.max !== null) {
+    lines.push(`\`${sparkline(s.histogram.counts)}\` histogram of ${s.histogram.counts.length} bins, ${formatNumber(s.min)} to ${formatNumber(s.max)}`);
+  }
+  if (s.channel_means !== undefined && s.channels !== undefined) {
+    const shown = s.channel_means.slice(0, SHOWN_CHANNELS).map((m, c) => `c${c} ${formatNumber(m)}`);
+    const more = s.channels > SHOWN_CHANNELS ? ` · … ${s.channels - SHOWN_CHANNELS} more` : '';
+    lines.push(`channel means (axis 1 of ${s.channels}): ${shown.join(' · ')}${more}`);
+  }
+  return lines;
+}
+
+const SYNTAX_LABEL: Record<LiteralConstructor, string> = {
+  'list': 'list', 'np.array': 'np.array', 'np.asarray': 'np.asarray', 'torch.tensor': 'torch.tensor',
+  'torch.Tensor': 'torch.Tensor', 'tf.constant': 'tf.constant', 'jnp.array': 'jnp.array',
+  'numpy-repr': 'numpy output', 'torch-repr': 'torch output',
+};
+
+/** Python's tuple notation: (2, 3), (4,), (). */
+export function shapeText(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/** One block character per bin, scaled to the fullest bin; an empty bin is a space. */
+export function sparkline(counts: readonly number[]): string {
+  let max = 0;
+  for (const c of counts) if (c > max) max = c;
+  let out = '';
+  for (const c of counts) {
+    out += c === 0 ? ' ' : SPARKS[Math.min(SPARKS.length - 1, Math.max(0, Math.ceil((c / max) * SPARKS.length) - 1))];
+  }
+  return out;
+}
+
+/** Six significant digits, integers as they are, exponent notation outside [1e-4, 1e6); '-' for null. */
+export function formatNumber(v: number | null): string {
+  if (v === null) return '-';
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e-4 && a < 1e6) return trimZeros(v.toPrecision(6));
+  const [m, e] = v.toExponential(5).split('e');
+  return `${trimZeros(m)}e${e}`;
+}
+
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** The error's message without its "(offset ...)" suffix: offsets inside the literal mean nothing in a hover. */
+function plainMessage(e: NormScopeError): string {
+  return e.where === undefined ? e.message : e.message.slice(0, e.message.length - e.where.length - 3);
+}
+
+function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!<>|~$]/g, (c) => `\\${c}`);
+}
+
+/** A fenced code block (``` or ~~~) holding `offset`, with the language of its info string. */
+export interface FencedBlock {
+  /** The block's content: from the line after the opening fence to the start of the closing fence. */
+  readonly start: number;
+  readonly end: number;
+  /** VS Code language id for the info string (py -> python, ts -> typescript, ...), undefined when unknown. */
+  readonly language?: string;
+}
+
+const FENCE_LANGUAGES: Record<string, string> = {
+  python: 'python', py: 'python', python3: 'python', ipython: 'python', pycon: 'python', pytb: 'python',
+  javascript: 'javascript', js: 'javascript', mjs: 'javascript', cjs: 'javascript', jsx: 'javascript',
+  typescript: 'typescript', ts: 'typescript', tsx: 'typescript', json: 'json', jsonc: 'jsonc', json5: 'jsonc',
+};
+
+/**
+ * The fenced code block of a Markdown text that holds `offset`, or undefined outside one. Reads lines from at most
+ * maxScan characters before the offset (a fence opened earlier than that is not seen).
+ */
+export function fencedBlockAt(text: string, offset: number, maxScan = DEFAULT_MAX_SCAN): FencedBlock | undefined {
+  if (!(offset >= 0 && offset < text.length)) return undefined;
+  let i = Math.max(0, offset - maxScan);
+  if (i > 0) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl + 1; }
+  const limit = Math.min(text.length, offset + maxScan);
+  let open: { char: string; size: number; start: number; language?: string } | undefined;
+  while (i < limit) {
+    let lineEnd = text.indexOf('\n', i);
+    if (lineEnd < 0) lineEnd = text.length;
+    const fence = fenceOf(text, i, lineEnd);
+    if (open === undefined) {
+      if (fence !== undefined && !(fence.char === '`' && fence.info.includes('`'))) {
+        if (i > offset) return undefined;
+        open = { char: fence.char, size: fence.size, start: lineEnd + 1, language: FENCE_LANGUAGES[fence.info.split(/\s/)[0].toLowerCase()] };
+      } else if (i > offset) return undefined;
+    } else if (fence !== undefined && fence.char === open.char && fence.size >= open.size && fence.info === '') {
+      if (offset >= open.start && offset < i) return { start: open.start, end: i, language: open.language };
+      if (i > offset) return undefined;
+      open = undefined;
+    }
+    i = lineEnd + 1;
+  }
+  // an unclosed fence runs to the end of the document
+  if (open !== undefined && offset >= open.start && limit === text.length) return { start: open.start, end: text.length, language: open.language };
+  return undefined;
+}
+
+function fenceOf(text: string, start: number, end: number): { char: string; size: number; info: string } | undefined {
+  let i = start;
+  while (i < end && i - start < 3 && text.charCodeAt(i) === 32) i++; // up to 3 spaces of indentation
+  const ch = text[i];
+  if (ch !== '`' && ch !== '~') return undefined;
+  let j = i;
+  while (j < end && text[j] === ch) j++;
+  if (j - i < 3) return undefined;
+  return { char: ch, size: j - i, info: text.slice(j, end).trim() };
+}
