@@ -98,8 +98,17 @@ export function parseNpyHeader(bytes: Uint8Array, opts: NpyReadOptions = {}): Np
 /** Serializes a tensor as numpy.save does: version 1.0 (2.0 for huge headers), C order, little endian. */
 export function writeNpy(t: Tensor): Uint8Array {
   const c = contiguous(t);
-  const shape = c.shape;
-  let dict = `{'descr': '${DESCR[c.dtype]}', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
+  const header = npyHeader(c.dtype, c.shape);
+  const data = new Uint8Array(c.data.buffer, c.data.byteOffset, numel(c.shape) * itemSize(c.dtype));
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(data, header.length);
+  return out;
+}
+
+/** The preamble and header numpy.save writes for C-order data of `dtype` and `shape` (the data follows it). */
+export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
+  let dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
   if (shape.length > 0) dict += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
   let preamble = 10;
   let headerLen = paddedLength(preamble, dict.length + 1);
@@ -107,15 +116,13 @@ export function writeNpy(t: Tensor): Uint8Array {
     preamble = 12;
     headerLen = paddedLength(preamble, dict.length + 1);
   }
-  const data = new Uint8Array(c.data.buffer, c.data.byteOffset, numel(shape) * itemSize(c.dtype));
-  const out = new Uint8Array(preamble + headerLen + data.length);
+  const out = new Uint8Array(preamble + headerLen);
   out.set(MAGIC);
   out[6] = preamble === 10 ? 1 : 2;
   for (let i = 0, n = headerLen; i < preamble - 8; i++, n = Math.floor(n / 256)) out[8 + i] = n & 0xff;
   for (let i = 0; i < dict.length; i++) out[preamble + i] = dict.charCodeAt(i);
   out.fill(0x20, preamble + dict.length, preamble + headerLen - 1);
   out[preamble + headerLen - 1] = 0x0a;
-  out.set(data, preamble + headerLen);
   return out;
 }
 

@@ -1,0 +1,223 @@
+/**
+ * Statistics and normalizations of tensors read in chunks (files larger than memory), over a TensorSource.
+ *
+ * - `streamStats`: per-channel/group/overall statistics and histograms in two passes (moments, then counts),
+ *   memory O(chunk + channels x bins). Fortran-order files are read in storage order: the channel layout is
+ *   taken on the reversed shape, which is what storage order is.
+ * - `streamNormalize`: ops whose statistics live inside one sample run chunk by chunk, a whole number of samples
+ *   per chunk: LayerNorm/RMSNorm over non-batch dims, GroupNorm, InstanceNorm, BatchNorm eval. BatchNorm train
+ *   needs statistics over the whole batch: a first pass merges per-channel moments across chunks (Chan), a
+ *   second normalizes each chunk with them. LayerNorm/RMSNorm over every dim (batch included) would need the
+ *   whole tensor's statistics too; they are refused with a message saying so. The output is produced chunk by
+ *   chunk for the caller to write (e.g. as .npy data after `npyHeader`); a third pass runs the op again for
+ *   the output's histograms (their edges need the output's min and max), so nothing is read back.
+ */
+import { channelAxis, groupRanges } from './analyze';
+import { NormScopeError } from './errors';
+import { normalize, planOf } from './ops';
+import { NormParams, ResolvedParams, ShapeReport } from './params';
+import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
+import { Moments, StreamingStats } from './streamStats';
+import { Tensor, tensor, toComputeArray } from './tensor';
+import { TensorSource, computeValues } from './formats/source';
+
+/** Progress of a streamed job: `done` of `total` element-reads over all of its passes. */
+export interface StreamProgress {
+  readonly pass: number;
+  readonly passes: number;
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface StreamOptions {
+  /** Elements per chunk (what the memory budget allows; see `chunkElementsFor`). */
+  readonly chunkElements: number;
+  readonly bins?: number;
+  /** Channels as the ops define them (default NCHW: axis 1). */
+  readonly unbatched?: boolean;
+  readonly layout?: 'nchw' | 'nhwc';
+  /** Channel ranges of groups (e.g. GroupNorm's) to summarize too. */
+  readonly groups?: readonly (readonly [number, number])[];
+  readonly onProgress?: (p: StreamProgress) => void;
+  /** Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. */
+  readonly onMoments?: (s: SideStats) => void;
+}
+
+/** What a streamed job did, for tests and benchmarks. */
+export interface StreamInfo {
+  /** Chunks read per pass over the input. */
+  readonly chunks: number;
+  readonly chunkElements: number;
+  readonly passes: number;
+}
+
+/**
+ * Elements per chunk for a memory budget: the chunk's bytes as stored plus the float64 values decoded from
+ * them (float32 data needs no decoded copy), times two for the output of a streamed op, within `budgetBytes`
+ * less `reserveBytes` (the runtime's own memory). At least one element.
+ */
+export function chunkElementsFor(itemBytes: number, budgetBytes: number, reserveBytes = 96 * 2 ** 20, decodedBytes = 8): number {
+  const perElement = 2 * (itemBytes + decodedBytes);
+  return Math.max(1, Math.floor(Math.max(0, budgetBytes - reserveBytes) / perElement));
+}
+
+/** The channel layout of a source's storage order. */
+export function sourceLayout(src: Pick<TensorSource, 'shape' | 'fortranOrder'>, p: { unbatched?: boolean; layout?: 'nchw' | 'nhwc' }): ChannelLayout {
+  const axis = channelAxis(src.shape, p);
+  if (!src.fortranOrder || src.shape.length < 2) return channelLayout(src.shape, axis);
+  const rank = src.shape.length;
+  return channelLayout([...src.shape].reverse(), axis < 0 ? -1 : rank - 1 - axis);
+}
+
+/** Calls `fn` on consecutive chunks of `src` (storage order) of at most `chunk` elements; returns the count. */
+export async function forEachChunk(
+  src: TensorSource,
+  chunk: number,
+  fn: (values: Float32Array | Float64Array, start: number, raw: Tensor) => void | Promise<void>,
+): Promise<number> {
+  if (!(chunk >= 1)) throw new RangeError(`chunk must be at least one element, got ${chunk}`);
+  let chunks = 0;
+  for (let start = 0; start < src.count; start += chunk) {
+    const n = Math.min(chunk, src.count - start);
+    const raw = await src.readStorage(start, n);
+    await fn(computeValues(src.dtype, raw), start, tensor(src.dtype, [n], raw));
+    chunks++;
+  }
+  return chunks;
+}
+
+/** Per-channel, per-group and overall statistics of a source, as `tensorStats`/`sideStats` give in memory. */
+export async function streamStats(src: TensorSource, opts: StreamOptions): Promise<{ stats: SideStats; info: StreamInfo }> {
+  const acc = new StreamingStats(sourceLayout(src, opts), opts.bins ?? DEFAULT_BINS, opts.groups ?? []);
+  const total = 2 * src.count;
+  const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes: 2, done, total });
+  const chunks = await forEachChunk(src, opts.chunkElements, (v, start) => {
+    acc.addMoments(v, start);
+    report(1, start + v.length);
+  });
+  opts.onMoments?.(acc.result());
+  await forEachChunk(src, opts.chunkElements, (v, start) => {
+    acc.addHistogram(v, start);
+    report(2, src.count + start + v.length);
+  });
+  return { stats: acc.result(), info: { chunks, chunkElements: opts.chunkElements, passes: 2 } };
+}
+
+/** The result of a streamed normalization (the output went to `write`). */
+export interface StreamedNormalize {
+  readonly resolved: ResolvedParams;
+  readonly shape_report: ShapeReport;
+  readonly warnings: readonly string[];
+  /** Input statistics, complete (moments and histograms). */
+  readonly before: SideStats;
+  /** Output statistics, complete: moments as chunks were produced, histograms from running the op again. */
+  readonly after: SideStats;
+  readonly outDType: 'float32' | 'float64';
+  readonly running_mean?: Float64Array;
+  readonly running_var?: Float64Array;
+  readonly num_batches_tracked?: number;
+  readonly info: StreamInfo;
+}
+
+/** A tensor of `shape` with no data, for validating parameters against a shape without loading it. */
+function shapeOnly(src: TensorSource): Tensor {
+  return { dtype: src.dtype, shape: src.shape, strides: [], offset: 0, data: new Float32Array(0) };
+}
+
+/**
+ * Normalizes a source chunk by chunk (whole samples per chunk) and hands each output chunk, C-order, to
+ * `write`. See the file comment for which ops stream and how.
+ */
+export async function streamNormalize(
+  src: TensorSource,
+  p: NormParams,
+  write: (out: Float32Array | Float64Array) => Promise<void>,
+  opts: StreamOptions,
+): Promise<StreamedNormalize> {
+  const plan = planOf(shapeOnly(src), p);
+  const r = plan.resolved;
+  if (src.fortranOrder && src.shape.length > 1) {
+    throw new NormScopeError('streamed ops need C-order data: this file is in Fortran order (statistics still stream)');
+  }
+  if (r.unbatched || src.shape.length < 2) {
+    throw new NormScopeError('streamed ops need a batch axis to split the work by samples (N, C, *): this input has none');
+  }
+  if ((r.op === 'layer' || r.op === 'rms') && plan.report.normalized_axes.includes(0)) {
+    throw new NormScopeError(`${r.op === 'layer' ? 'LayerNorm' : 'RMSNorm'} over every dim needs statistics of the whole tensor at once: it is not streamed; normalize over the non-batch dims, or load the tensor whole`);
+  }
+  const N = src.shape[0];
+  const sample = N ? src.count / N : 0;
+  const perChunk = Math.floor(opts.chunkElements / Math.max(1, sample));
+  if (perChunk < 1) {
+    throw new NormScopeError(`one sample holds ${sample} elements, more than the ${opts.chunkElements} a chunk may hold within the memory budget: raise the budget`);
+  }
+  const layout = sourceLayout(src, r);
+  const groups = opts.groups ?? groupRanges(layout.channels, p);
+  const bins = opts.bins ?? DEFAULT_BINS;
+  const before = new StreamingStats(layout, bins, groups);
+  const after = new StreamingStats(layout, bins, groups);
+  const chunkElements = perChunk * sample;
+  const train = r.op === 'batch' && r.mode === 'train';
+  const passes = 3;
+  const total = passes * src.count;
+  const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes, done, total });
+
+  // Pass 1: input moments (for BatchNorm train: the batch statistics).
+  const chunks = await forEachChunk(src, chunkElements, (v, start) => { before.addMoments(v, start); report(1, start + v.length); });
+  let stepParams: NormParams = p;
+  let running: Pick<StreamedNormalize, 'running_mean' | 'running_var' | 'num_batches_tracked'> = {};
+  if (train) {
+    const ch = before.channelMoments();
+    if (ch.length && ch[0].count <= 1) throw new NormScopeError(`Expected more than 1 value per channel when training, got input size [${src.shape.join(', ')}]`);
+    const { mean, variance, unbiased } = batchMoments(ch);
+    const C = ch.length;
+    const vec = (v: Float64Array) => tensor('float64', [C], v);
+    const nbt = (r.num_batches_tracked ?? 0) + 1;
+    const f = r.momentum === null || r.momentum === undefined ? 1 / nbt : r.momentum;
+    const rm = p.running_mean ? toComputeArray(p.running_mean) : null;
+    const rv = p.running_var ? toComputeArray(p.running_var) : null;
+    const newMean = new Float64Array(C), newVar = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      const m0 = rm ? rm[c] : 0, v0 = rv ? rv[c] : 1;
+      if (ch[c].count === 0) { newMean[c] = m0; newVar[c] = v0; continue; }
+      newMean[c] = (1 - f) * m0 + f * mean[c];
+      newVar[c] = (1 - f) * v0 + f * unbiased[c];
+    }
+    running = { running_mean: newMean, running_var: newVar, num_batches_tracked: nbt };
+    stepParams = { ...p, mode: 'eval', running_mean: vec(mean), running_var: vec(variance) };
+  }
+  // Pass 2: input histograms, the op on each chunk of whole samples, output moments.
+  const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
+  await forEachChunk(src, chunkElements, async (v, start, raw) => {
+    before.addHistogram(v, start);
+    const x = tensor(src.dtype, chunkShape(v.length), raw.data);
+    const y = toComputeArray(normalize(x, stepParams).output);
+    after.addMoments(y, start);
+    await write(y);
+    report(2, src.count + start + v.length);
+  });
+  // Pass 3: the op again, for the output histograms over edges the output's min and max fixed.
+  await forEachChunk(src, chunkElements, (v, start, raw) => {
+    const x = tensor(src.dtype, chunkShape(v.length), raw.data);
+    after.addHistogram(toComputeArray(normalize(x, stepParams).output), start);
+    report(3, 2 * src.count + start + v.length);
+  });
+  return {
+    resolved: r, shape_report: plan.report, warnings: plan.warnings, before: before.result(), after: after.result(),
+    outDType: plan.outDType, ...running, info: { chunks, chunkElements, passes },
+  };
+}
+
+/** Per-channel batch mean, biased and unbiased variance; NaN for channels holding NaN or Inf, as PyTorch gives. */
+function batchMoments(ch: readonly Moments[]): { mean: Float64Array; variance: Float64Array; unbiased: Float64Array } {
+  const C = ch.length;
+  const mean = new Float64Array(C), variance = new Float64Array(C), unbiased = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const m = ch[c];
+    if (m.nan || m.inf) { mean[c] = variance[c] = unbiased[c] = NaN; continue; }
+    mean[c] = m.mean;
+    variance[c] = m.count ? m.m2 / m.count : 0;
+    unbiased[c] = m.count > 1 ? m.m2 / (m.count - 1) : NaN;
+  }
+  return { mean, variance, unbiased };
+}

@@ -1,0 +1,203 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tensorStats, groupRanges } from '../../src/engine/analyze';
+import { readNpy, writeNpy } from '../../src/engine/formats/npy';
+import { ByteSource, bytesSource, openNpySource } from '../../src/engine/formats/source';
+import { normalize } from '../../src/engine/ops';
+import { NormParams } from '../../src/engine/params';
+import { SideStats, Summary, channelLayout, sideStats } from '../../src/engine/stats';
+import { StreamingStats, mergeMoments, momentsOf } from '../../src/engine/streamStats';
+import { chunkElementsFor, streamNormalize, streamStats } from '../../src/engine/streaming';
+import { Tensor, tensor, toFloat64 } from '../../src/engine/tensor';
+
+const FORMATS = join(__dirname, '../../../test/fixtures/formats');
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
+}
+
+function randn(n: number, seed: number, mean = 0, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + scale * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
+  return out;
+}
+
+function close(a: number | null, b: number | null, rel: number, what: string): void {
+  if (a === null || b === null) { assert.equal(a, b, what); return; }
+  const tol = rel * Math.max(Math.abs(a), Math.abs(b), 1e-300);
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (rel ${Math.abs(a - b) / Math.max(Math.abs(b), 1e-300)})`);
+}
+
+function sameSummary(a: Summary, b: Summary, what: string): void {
+  assert.equal(a.count, b.count, `${what} count`);
+  assert.equal(a.nan, b.nan, `${what} nan`);
+  assert.equal(a.inf, b.inf, `${what} inf`);
+  assert.equal(a.min, b.min, `${what} min`);
+  assert.equal(a.max, b.max, `${what} max`);
+  // relative to the spread too: a mean near 0 (normalized data) is a cancellation of values of size std
+  if (a.mean !== null && b.mean !== null && b.std !== null) {
+    assert.ok(Math.abs(a.mean - b.mean) <= 1e-12 * Math.max(Math.abs(b.mean), b.std), `${what} mean: ${a.mean} vs ${b.mean}`);
+  } else assert.equal(a.mean, b.mean, `${what} mean`);
+  close(a.std, b.std, 1e-12, `${what} std`);
+}
+
+/** Streamed statistics must equal the in-memory ones: exact counts, histograms and extremes; moments to 1e-12. */
+function sameStats(a: SideStats, b: SideStats): void {
+  sameSummary(a.overall, b.overall, 'overall');
+  assert.deepEqual(a.edges, b.edges);
+  assert.deepEqual(a.overall.histogram.counts, b.overall.histogram.counts);
+  assert.equal(a.channels.length, b.channels.length);
+  a.channels.forEach((c, i) => { sameSummary(c, b.channels[i], `channel ${i}`); assert.deepEqual(c.histogram, b.channels[i].histogram); });
+  assert.equal(a.groups.length, b.groups.length);
+  a.groups.forEach((g, i) => { sameSummary(g, b.groups[i], `group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
+}
+
+/** A ByteSource over bytes that counts its reads. */
+function counting(bytes: Uint8Array): ByteSource & { reads: number } {
+  const s = bytesSource(bytes);
+  const o = { size: s.size, reads: 0, read: (off: number, len: number) => { o.reads++; return s.read(off, len); } };
+  return o;
+}
+
+describe('streamed statistics: Chan merge', () => {
+  it('merges moments of parts into the moments of the whole', () => {
+    const v = randn(1001, 7, 100, 3);
+    const whole = momentsOf(v);
+    const merged = momentsOf(v, 0, 1);
+    for (const [a, b] of [[1, 10], [10, 500], [500, 501], [501, 1001]]) mergeMoments(merged, momentsOf(v, a, b));
+    assert.equal(merged.finite, 1001);
+    close(merged.mean, whole.mean, 1e-14, 'mean');
+    close(merged.m2, whole.m2, 1e-12, 'm2');
+  });
+
+  it('chunk boundaries anywhere (inside slabs, across channels) give the in-memory statistics', () => {
+    const shapes: [number[], number][] = [[[3, 4, 5, 6], 1], [[2, 7, 3], 1], [[5, 6, 4, 3], 3], [[1000], -1], [[4, 1, 9], 1]];
+    for (const [shape, axis] of shapes) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const v = randn(n, n, 5, 2);
+      v[3] = NaN; v[n - 2] = Infinity; v[n >> 1] = -Infinity;
+      const layout = channelLayout(shape, axis);
+      const groups = layout.channels % 2 === 0 ? [[0, layout.channels / 2 - 1], [layout.channels / 2, layout.channels - 1]] as [number, number][] : [];
+      const expected = sideStats(v, layout, 17, groups);
+      for (const chunk of [1, 7, 13, 64, n]) {
+        const s = new StreamingStats(layout, 17, groups);
+        for (let i = 0; i < n; i += chunk) s.addMoments(v.subarray(i, i + chunk), i);
+        for (let i = 0; i < n; i += chunk) s.addHistogram(v.subarray(i, i + chunk), i);
+        sameStats(s.result(), expected);
+      }
+    }
+  });
+
+  it('keeps off-centre data accurate (mean 1e4, std 1e-2)', () => {
+    const v = new Float64Array(randn(4096, 3, 0, 1)).map((x) => 1e4 + 1e-2 * x);
+    const expected = sideStats(v, channelLayout([4096], -1));
+    const s = new StreamingStats(channelLayout([4096], -1));
+    for (let i = 0; i < v.length; i += 100) s.addMoments(v.subarray(i, i + 100), i);
+    close(s.result().overall.std, expected.overall.std, 1e-12, 'std');
+  });
+});
+
+describe('streamed statistics: .npy in chunks', () => {
+  const x = tensor('float32', [6, 4, 5, 7], randn(6 * 4 * 5 * 7, 11, 1, 2));
+  const bytes = writeNpy(x);
+
+  it('reads a file in the chunks a tiny budget allows and matches tensorStats', async () => {
+    const src = counting(bytes);
+    const t = await openNpySource(src);
+    assert.equal(src.reads, 2); // the preamble, then exactly the header
+    const { stats, info } = await streamStats(t, { chunkElements: 100 });
+    assert.equal(info.chunks, Math.ceil(840 / 100));
+    assert.equal(info.chunks, 9);
+    sameStats(stats, tensorStats(readNpy(bytes)));
+  });
+
+  it('reports progress over both passes and a first picture after pass 1', async () => {
+    const seen: number[] = [];
+    let moments: SideStats | undefined;
+    await streamStats(await openNpySource(bytesSource(bytes)), {
+      chunkElements: 300, onProgress: (p) => seen.push(p.done / p.total), onMoments: (s) => { moments = s; },
+    });
+    assert.deepEqual(seen.map((f) => Math.round(f * 840 * 2)), [300, 600, 840, 1140, 1440, 1680]);
+    assert.equal(moments?.overall.count, 840);
+    assert.equal(moments?.overall.histogram.counts.reduce((a, b) => a + b, 0), 0);
+  });
+
+  it('channels-last and unbatched layouts stream like in memory', async () => {
+    const t = await openNpySource(bytesSource(bytes));
+    sameStats((await streamStats(t, { chunkElements: 33, layout: 'nhwc' })).stats, tensorStats(x, { layout: 'nhwc' }));
+    sameStats((await streamStats(t, { chunkElements: 33, unbatched: true })).stats, tensorStats(x, { unbatched: true }));
+  });
+
+  for (const file of ['fortran_float64.npy', 'fortran_be_int32.npy', 'be_float16.npy', 'be_int64.npy', 'float16.npy', 'bool.npy', 'uint64.npy']) {
+    it(`streams the numpy fixture ${file} like the in-memory reader`, async () => {
+      const b = new Uint8Array(readFileSync(join(FORMATS, file)));
+      const { stats } = await streamStats(await openNpySource(bytesSource(b)), { chunkElements: 2 });
+      sameStats(stats, tensorStats(readNpy(b)));
+    });
+  }
+
+  it('refuses a truncated file before reading data, with the in-memory message', async () => {
+    await assert.rejects(openNpySource(bytesSource(bytes.subarray(0, bytes.length - 4))),
+      { message: 'truncated: header says 3360 bytes of data, file has 3356 after the header (byte offset 128)' });
+  });
+
+  it('sizes chunks from a memory budget', () => {
+    assert.equal(chunkElementsFor(4, 512 * 2 ** 20), Math.floor((512 - 96) * 2 ** 20 / 24));
+    assert.equal(chunkElementsFor(4, 1000, 0), 41);
+    assert.equal(chunkElementsFor(4, 10), 1);
+  });
+});
+
+describe('streamed normalization', () => {
+  const x = tensor('float32', [6, 4, 3, 5], randn(360, 5, 3, 2));
+  const bytes = writeNpy(x);
+  const cases: [string, NormParams][] = [
+    ['LayerNorm [C,H,W]', { op: 'layer', normalized_shape: [4, 3, 5] }],
+    ['LayerNorm [W]', { op: 'layer' }],
+    ['GroupNorm(2)', { op: 'group', groups: 2 }],
+    ['InstanceNorm', { op: 'instance' }],
+    ['RMSNorm [W]', { op: 'rms' }],
+    ['BatchNorm eval', { op: 'batch', mode: 'eval', running_mean: tensor('float64', [4], new Float64Array([1, 2, 3, 4])), running_var: tensor('float64', [4], new Float64Array([1, 2, 3, 4])) }],
+    ['BatchNorm train', { op: 'batch', mode: 'train' }],
+    ['BatchNorm train nhwc', { op: 'batch', mode: 'train', layout: 'nhwc', momentum: null, num_batches_tracked: 3 }],
+  ];
+  for (const [name, p] of cases) {
+    it(`${name}: chunks of whole samples give the whole-tensor result`, async () => {
+      const whole = normalize(x, p);
+      const parts: Float32Array[] = [];
+      const r = await streamNormalize(await openNpySource(bytesSource(bytes)), p, async (y) => { parts.push(Float32Array.from(y)); }, { chunkElements: 150 });
+      assert.equal(r.info.chunks, 3); // 150 elements = 2 samples of 60
+      const got = new Float32Array(360);
+      let o = 0;
+      for (const q of parts) { got.set(q, o); o += q.length; }
+      const want = toFloat64(whole.output);
+      const train = p.op === 'batch' && p.mode === 'train';
+      for (let i = 0; i < 360; i++) close(got[i], want[i], train ? 4e-7 : 0, `output ${i}`);
+      const layout = channelLayout(x.shape, p.layout === 'nhwc' ? 3 : 1);
+      const groups = groupRanges(layout.channels, p);
+      sameStats(r.before, sideStats(toFloat64(x), layout, 50, groups));
+      const after = sideStats(toFloat64(whole.output), layout, 50, groups);
+      if (!train) sameStats(r.after, after);
+      else close(r.after.overall.std, after.overall.std, 1e-6, 'after std');
+      if (train) {
+        const rm = toFloat64(whole.running_mean as Tensor), rv = toFloat64(whole.running_var as Tensor);
+        for (let c = 0; c < rm.length; c++) {
+          close(r.running_mean?.[c] ?? null, rm[c], 1e-6, `running_mean ${c}`);
+          close(r.running_var?.[c] ?? null, rv[c], 1e-6, `running_var ${c}`);
+        }
+        assert.equal(r.num_batches_tracked, whole.num_batches_tracked);
+      }
+    });
+  }
+
+  it('refuses what needs the whole tensor, and samples larger than a chunk', async () => {
+    const src = await openNpySource(bytesSource(bytes));
+    await assert.rejects(streamNormalize(src, { op: 'layer', normalized_shape: [6, 4, 3, 5] }, async () => {}, { chunkElements: 150 }),
+      { message: 'LayerNorm over every dim needs statistics of the whole tensor at once: it is not streamed; normalize over the non-batch dims, or load the tensor whole' });
+    await assert.rejects(streamNormalize(src, { op: 'instance' }, async () => {}, { chunkElements: 59 }),
+      { message: 'one sample holds 60 elements, more than the 59 a chunk may hold within the memory budget: raise the budget' });
+  });
+});
