@@ -40,7 +40,7 @@ for (const suite of suites) {
   console.log(`\n> ${suite} tests`);
   const resultFile = `out/${suite}-results.json`;
   const code = suite === 'unit'
-    ? run('npx', ['mocha', '--reporter', 'test/support/countingReporter.cjs', '--reporter-option', `out=${resultFile}`,
+    ? run('npx', ['mocha', '--timeout', '30000', '--reporter', 'test/support/countingReporter.cjs', '--reporter-option', `out=${resultFile}`,
       'out/test/unit/**/*.test.js'])
     : run('node', [runner, resultFile]);
   let counts = { passed: 0, failed: code === 0 ? 0 : 1 };
