@@ -5,7 +5,7 @@
 // Usage: node scripts/test.mjs [unit|integration|e2e ...]
 // Ends with one line "N passed, N failed" summing all suites, and exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 
 const wanted = process.argv.slice(2);
 const suites = ['unit', 'integration', 'e2e'].filter((s) => wanted.length === 0 || wanted.includes(s));
@@ -25,6 +25,26 @@ function step(name, cmd, args) {
     process.exit(code);
   }
 }
+
+// Two `npm test` runs in one checkout would delete each other's out/: the second waits for the first.
+const LOCK = '.test.lock';
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+for (;;) {
+  try {
+    const fd = openSync(LOCK, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    break;
+  } catch {
+    const holder = Number(readFileSync(LOCK, 'utf8') || 0);
+    if (!holder || !alive(holder)) { rmSync(LOCK, { force: true }); continue; }
+    console.log(`waiting for another npm test (pid ${holder}) in this checkout...`);
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+process.on('exit', () => rmSync(LOCK, { force: true }));
 
 step('type-check the engine alone (no vscode, DOM or Node types)', 'npx', ['tsc', '-p', 'src/engine']);
 rmSync('out', { recursive: true, force: true });
