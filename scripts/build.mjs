@@ -2,9 +2,10 @@
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import wabtInit from 'wabt';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -28,6 +29,29 @@ const inlineText = {
   },
 };
 
+/** `import bytes from 'binary:dist/x.wasm'` becomes a Uint8Array of that (already built) file. */
+const inlineBinary = {
+  name: 'inline-binary',
+  setup(b) {
+    b.onResolve({ filter: /^binary:/ }, (args) => ({ path: path.resolve(args.path.slice('binary:'.length)), namespace: 'binary' }));
+    b.onLoad({ filter: /.*/, namespace: 'binary' }, async (args) => ({ contents: await readFile(args.path), loader: 'binary' }));
+  },
+};
+
+/** Compiles WebAssembly text (SIMD, shared memory) to a .wasm with wabt; the .wasm is built, never committed. */
+async function buildWasm(source, outfile) {
+  const wabt = await wabtInit();
+  const features = { simd: true, threads: true };
+  const mod = wabt.parseWat(source, await readFile(source, 'utf8'), features);
+  try {
+    mod.validate(features);
+    await mkdir(path.dirname(outfile), { recursive: true });
+    await writeFile(outfile, mod.toBinary({}).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
 /** Builds one bundle when its entry exists (later issues add entries). */
 async function build(entry, options) {
   if (!existsSync(entry)) return;
@@ -39,6 +63,8 @@ async function build(entry, options) {
     await esbuild.build(config);
   }
 }
+
+await buildWasm('src/engine/fast/kernels.wat', 'dist/kernels.wasm');
 
 await build('src/report/reportPage.ts', {
   outfile: 'dist/report.js',
@@ -54,7 +80,7 @@ await build('src/cli/main.ts', {
   format: 'cjs',
   banner: { js: '#!/usr/bin/env node' },
   define: { NORMSCOPE_VERSION: JSON.stringify(pkg.version) },
-  plugins: [inlineText],
+  plugins: [inlineText, inlineBinary],
 });
 if (existsSync('dist/cli.js')) await chmod('dist/cli.js', 0o755);
 
@@ -67,6 +93,13 @@ await build('src/extension/extension.ts', {
 
 await build('src/extension/worker.ts', {
   outfile: 'dist/worker.js',
+  platform: 'node',
+  format: 'cjs',
+  plugins: [inlineBinary],
+});
+
+await build('src/node/kernelWorker.ts', {
+  outfile: 'dist/kernelWorker.js',
   platform: 'node',
   format: 'cjs',
 });

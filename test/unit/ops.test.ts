@@ -6,6 +6,7 @@ import { NormScopeError } from '../../src/engine/errors';
 import { canonicalView, normalize, resolveParams, shapeReport, warningsOf } from '../../src/engine/ops';
 import { NormOutput, NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, permute, reshape, tensor } from '../../src/engine/tensor';
+import { FastKernels } from '../../src/engine/fast/fastKernels';
 
 // ------------------------------------------------------------------------------------------------------------
 // Fixtures (test/fixtures/parity/make_parity.py, PyTorch 1.13)
@@ -91,13 +92,26 @@ function checkRelative(name: string, ours: ArrayLike<number>, want: readonly num
 
 const values = (t: Tensor): Float32Array | Float64Array => contiguous(t).data as Float32Array | Float64Array;
 
-describe('normalization ops: PyTorch parity fixtures', () => {
+// The fixtures run against both kernel sets: the TypeScript reference and the WebAssembly SIMD kernels
+// (dist/kernels.wasm, built before the unit tests; float32 cases must really run on it).
+const fast = new FastKernels(new WebAssembly.Module(new Uint8Array(readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm')))));
+const KERNEL_SETS: [string, (x: Tensor, p: NormParams) => NormOutput][] = [
+  ['TypeScript', normalize],
+  ['WebAssembly', (x, p) => {
+    const r = fast.normalize(x, p);
+    if (x.dtype === 'float32' && numel(x.shape) > 0) assert.equal(r.kernels, 'wasm');
+    return r;
+  }],
+];
+
+for (const [kernelSet, run] of KERNEL_SETS) describe(`normalization ops: PyTorch parity fixtures (${kernelSet} kernels)`, () => {
+  before(() => Object.assign(rounding, { elements: 0, exact: 0, maxUlps: 0 }));
   for (const op of ['batch', 'layer', 'group', 'instance', 'rms']) {
     describe(op, () => {
       for (const c of load<Case>(`${op}.json`)) {
         it(c.name, () => {
           const x = fromJson(c.input);
-          const r = normalize(x, paramsOf(c));
+          const r = run(x, paramsOf(c));
           const is64 = c.input.dtype === 'float64';
           assert.deepEqual(r.output.shape, c.input.shape);
           assert.equal(r.output.dtype, is64 ? 'float64' : 'float32');
@@ -135,7 +149,7 @@ describe('normalization ops: PyTorch parity fixtures', () => {
     // (mocha runs sibling suites in order, so this sees every case above)
     it('round correctly: >= 99.9% of float32 outputs equal fround(float64 reference), all within 1 ulp', () => {
       assert.ok(rounding.elements > 5000, `only ${rounding.elements} elements compared`);
-      if (process.env.NS_DEBUG) console.log('fixtures', rounding);
+      if (process.env.NS_DEBUG) console.log('fixtures', kernelSet, rounding);
       const frac = rounding.exact / rounding.elements;
       assert.ok(frac >= 0.999, `${rounding.exact}/${rounding.elements} correctly rounded, max ${rounding.maxUlps} ulp`);
     });

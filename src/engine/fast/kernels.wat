@@ -1,0 +1,403 @@
+;; NormScope's WebAssembly SIMD kernels: float32 data in, float32 data out, every statistic and every output
+;; computed in float64 (f64x2 lanes) and rounded once on store, as the TypeScript kernels in src/engine/ops do:
+;; the same shifted sums (shift k = the group's first value), the same SHIFT_TRUST test and second pass about
+;; the float32 next to the mean, the mean kept as the pair k + dm so that x - k is exact. Differences, all in
+;; float64's last bits: four lane-pair accumulators sum in another order, and channel ops compute
+;; (x - k) * a + (b - dm * a) instead of ((x - k) - dm) * a + b (one subtraction less per element).
+;;
+;; Compiled at build time by scripts/build.mjs with the `wabt` npm package (SIMD + threads) into dist/kernels.wasm.
+;; Memory is imported and shared, so worker threads run the same kernels on the same tensors: every exported
+;; kernel takes a range of rows (or samples) and touches only their outputs. Addresses are byte offsets into
+;; that memory and compared unsigned; float64 parameter arrays (weight, bias, per-channel values) are 8-byte
+;; elements, stats outputs are (mean, var) pairs of float64 per row.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; results of $sums / $moments (per instance, hence per thread)
+  (global $sd (mut f64) (f64.const 0))
+  (global $sq (mut f64) (f64.const 0))
+  (global $k (mut f64) (f64.const 0))
+  (global $dm (mut f64) (f64.const 0))
+  (global $var (mut f64) (f64.const 0))
+
+  ;; $sd = sum (x - k), $sq = sum (x - k)^2 over n float32 at p.
+  (func $sums (param $p i32) (param $n i32) (param $k f64)
+    (local $end i32) (local $e8 i32) (local $K v128) (local $v v128) (local $a v128) (local $b v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local $s f64) (local $q f64) (local $t f64)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e8 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (local.set $K (f64x2.splat (local.get $k)))
+    (block $out8
+      (loop $l8
+        (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+        (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+        (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
+        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
+        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
+        (local.set $v (v128.load offset=16 (local.get $p)))
+        (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+        (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+        (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
+        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
+        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $b) (local.get $b))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (br $l8)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (local.get $k)))
+        (local.set $s (f64.add (local.get $s) (local.get $t)))
+        (local.set $q (f64.add (local.get $q) (f64.mul (local.get $t) (local.get $t))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $l1)))
+    (local.set $d0 (f64x2.add (f64x2.add (local.get $d0) (local.get $d1)) (f64x2.add (local.get $d2) (local.get $d3))))
+    (local.set $q0 (f64x2.add (f64x2.add (local.get $q0) (local.get $q1)) (f64x2.add (local.get $q2) (local.get $q3))))
+    (global.set $sd (f64.add (local.get $s)
+      (f64.add (f64x2.extract_lane 0 (local.get $d0)) (f64x2.extract_lane 1 (local.get $d0)))))
+    (global.set $sq (f64.add (local.get $q)
+      (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0))))))
+
+  ;; sum x^2 over n float32 at p.
+  (func $sumsq (param $p i32) (param $n i32) (result f64)
+    (local $end i32) (local $e8 i32) (local $v v128) (local $a v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $q f64) (local $t f64)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e8 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (block $out8
+      (loop $l8
+        (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $a (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $v (v128.load offset=16 (local.get $p)))
+        (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $a (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $a) (local.get $a))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (br $l8)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+        (local.set $q (f64.add (local.get $q) (f64.mul (local.get $t) (local.get $t))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $l1)))
+    (local.set $q0 (f64x2.add (f64x2.add (local.get $q0) (local.get $q1)) (f64x2.add (local.get $q2) (local.get $q3))))
+    (f64.add (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0)))))
+
+  ;; $k, $dm, $var of n >= 1 float32 at p, as momentsRange in ops/common.ts: mean = k + dm (kept as a pair so
+;; that x - k is exact), var biased, clamped at 0 (NaN becomes 0 as there). Sums shifted by the first value; a
+;; second pass about the float32 next to the mean when (mean - shift)^2 > 16 var (SHIFT_TRUST).
+  (func $moments (param $p i32) (param $n i32)
+    (local $k f64) (local $s f64) (local $q f64) (local $dm f64) (local $nf f64) (local $v f64)
+    (local.set $nf (f64.convert_i32_u (local.get $n)))
+    (local.set $k (f64.promote_f32 (f32.load (local.get $p))))
+    (call $sums (local.get $p) (local.get $n) (local.get $k))
+    (local.set $s (global.get $sd))
+    (local.set $q (global.get $sq))
+    (local.set $dm (f64.div (local.get $s) (local.get $nf)))
+    (if (i32.eqz (f64.le (f64.mul (local.get $dm) (local.get $dm))
+          (f64.mul (f64.const 16) (f64.div (f64.sub (local.get $q) (f64.mul (local.get $s) (local.get $dm))) (local.get $nf)))))
+      (then
+        (local.set $k (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $k) (local.get $dm)))))
+        (call $sums (local.get $p) (local.get $n) (local.get $k))
+        (local.set $s (global.get $sd))
+        (local.set $q (global.get $sq))
+        (local.set $dm (f64.div (local.get $s) (local.get $nf)))))
+    (global.set $k (local.get $k))
+    (global.set $dm (local.get $dm))
+    (local.set $v (f64.div (f64.sub (local.get $q) (f64.div (f64.mul (local.get $s) (local.get $s)) (local.get $nf))) (local.get $nf)))
+    (global.set $var (select (local.get $v) (f64.const 0) (f64.gt (local.get $v) (f64.const 0)))))
+
+  ;; out = f32((x - k) * a + b) over n float32. With k the shift of the statistics (a float32, so x - k is exact)
+  ;; and b = bias - dm * a this is ((x - k) - dm) * a + bias up to float64 rounding.
+  (func $affine (param $x i32) (param $o i32) (param $n i32) (param $m f64) (param $a f64) (param $b f64)
+    (local $end i32) (local $e8 i32) (local $M v128) (local $A v128) (local $B v128) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e8 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (local.set $M (f64x2.splat (local.get $m)))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (local.set $B (f64x2.splat (local.get $b)))
+    (block $out8
+      (loop $l8
+        (br_if $out8 (i32.ge_u (local.get $x) (local.get $e8)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+            (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+            (local.get $M)) (local.get $A)) (local.get $B)))))
+        (local.set $v (v128.load offset=16 (local.get $x)))
+        (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+            (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+            (local.get $M)) (local.get $A)) (local.get $B)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 32)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
+        (br $l8)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (f32.store (local.get $o) (f32.demote_f64 (f64.add (f64.mul (f64.sub
+          (f64.promote_f32 (f32.load (local.get $x))) (local.get $m)) (local.get $a)) (local.get $b))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $l1))))
+
+  ;; out[j] = f32((((x[j] - k) - dm) * a) * w[j] + b[j]) over n float32 (layerNormImpl's expression); w, b float64
+  ;; arrays of n.
+  (func $affine_w (param $x i32) (param $o i32) (param $n i32) (param $m f64) (param $dm f64) (param $a f64) (param $w i32) (param $b i32)
+    (local $end i32) (local $e4 i32) (local $M v128) (local $D v128) (local $A v128) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $M (f64x2.splat (local.get $m)))
+    (local.set $D (f64x2.splat (local.get $dm)))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (block $out4
+      (loop $l4
+        (br_if $out4 (i32.ge_u (local.get $x) (local.get $e4)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.mul (f64x2.sub (f64x2.sub
+            (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $D)) (local.get $A)) (v128.load (local.get $w)))
+            (v128.load (local.get $b))))
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.mul (f64x2.sub (f64x2.sub
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+            (local.get $M)) (local.get $D)) (local.get $A)) (v128.load offset=16 (local.get $w)))
+            (v128.load offset=16 (local.get $b))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $w (i32.add (local.get $w) (i32.const 32)))
+        (local.set $b (i32.add (local.get $b) (i32.const 32)))
+        (br $l4)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (f32.store (local.get $o) (f32.demote_f64 (f64.add (f64.mul (f64.mul (f64.sub (f64.sub
+          (f64.promote_f32 (f32.load (local.get $x))) (local.get $m)) (local.get $dm)) (local.get $a)) (f64.load (local.get $w)))
+          (f64.load (local.get $b)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $w (i32.add (local.get $w) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+        (br $l1))))
+
+  ;; out = f32(x * a) over n float32.
+  (func $scale (param $x i32) (param $o i32) (param $n i32) (param $a f64)
+    (local $end i32) (local $e4 i32) (local $A v128) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (block $out4
+      (loop $l4
+        (br_if $out4 (i32.ge_u (local.get $x) (local.get $e4)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)))
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $l4)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (f32.store (local.get $o) (f32.demote_f64 (f64.mul (f64.promote_f32 (f32.load (local.get $x))) (local.get $a))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $l1))))
+
+  ;; out[j] = f32((x[j] * a) * w[j]) over n float32; w a float64 array of n.
+  (func $scale_w (param $x i32) (param $o i32) (param $n i32) (param $a f64) (param $w i32)
+    (local $end i32) (local $e4 i32) (local $A v128) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (block $out4
+      (loop $l4
+        (br_if $out4 (i32.ge_u (local.get $x) (local.get $e4)))
+        (local.set $v (v128.load (local.get $x)))
+        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A))
+            (v128.load (local.get $w))))
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.mul (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A))
+            (v128.load offset=16 (local.get $w))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $w (i32.add (local.get $w) (i32.const 32)))
+        (br $l4)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (f32.store (local.get $o) (f32.demote_f64 (f64.mul (f64.mul (f64.promote_f32 (f32.load (local.get $x))) (local.get $a))
+          (f64.load (local.get $w)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $w (i32.add (local.get $w) (i32.const 8)))
+        (br $l1))))
+
+  ;; 1 / sqrt(v + eps); with $batch, PyTorch's batch_norm rule: v == 0 and eps == 0 give 0.
+  (func $invstd (param $v f64) (param $eps f64) (param $batch i32) (result f64)
+    (if (result f64) (i32.and (local.get $batch)
+          (i32.and (f64.eq (local.get $v) (f64.const 0)) (f64.eq (local.get $eps) (f64.const 0))))
+      (then (f64.const 0))
+      (else (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $v) (local.get $eps)))))))
+
+  ;; GroupNorm / InstanceNorm over canonical (N, C, S) data seen as rows of cpg*S elements (row r = sample
+  ;; r / G, group r % G): rows [r0, r1) get their mean and variance (into stats[r] when stats != 0) and are
+  ;; normalized with per-channel scale inv * w[c] (w != 0) and shift b[c] (b != 0).
+  (func (export "group_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $G i32)
+        (param $cpg i32) (param $S i32) (param $eps f64) (param $w i32) (param $b i32) (param $batch i32)
+        (param $stats i32)
+    (local $len i32) (local $row i32) (local $k i32) (local $c i32) (local $inv f64) (local $a f64) (local $off i32) (local $ch i32)
+    (local.set $len (i32.mul (local.get $cpg) (local.get $S)))
+    (local.set $row (local.get $r0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $len)) (i32.const 2)))
+        (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $len))
+        (if (local.get $stats) (then
+          (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4)))
+            (f64.add (global.get $k) (global.get $dm)))
+          (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (global.get $var))))
+        (local.set $inv (call $invstd (global.get $var) (local.get $eps) (local.get $batch)))
+        (local.set $c (i32.mul (i32.rem_u (local.get $row) (local.get $G)) (local.get $cpg)))
+        (local.set $k (i32.const 0))
+        (block $chdone
+          (loop $chans
+            (br_if $chdone (i32.ge_u (local.get $k) (local.get $cpg)))
+            (local.set $ch (i32.shl (i32.add (local.get $c) (local.get $k)) (i32.const 3)))
+            (local.set $a (if (result f64) (local.get $w)
+              (then (f64.mul (local.get $inv) (f64.load (i32.add (local.get $w) (local.get $ch)))))
+              (else (local.get $inv))))
+            (call $affine
+              (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+              (global.get $k) (local.get $a)
+              (f64.sub
+                (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
+                (f64.mul (global.get $dm) (local.get $a))))
+            (local.set $off (i32.add (local.get $off) (i32.shl (local.get $S) (i32.const 2))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $chans)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; LayerNorm over rows of K: rows [r0, r1) normalized by their own mean and variance; with w != 0 (then
+  ;; b != 0 too: float64 arrays of K) elementwise ((x - mean) * inv) * w[j] + b[j], else (x - mean) * inv.
+  (func (export "layer_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
+        (param $eps f64) (param $w i32) (param $b i32) (param $stats i32)
+    (local $row i32) (local $off i32) (local $inv f64)
+    (local.set $row (local.get $r0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+        (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $K))
+        (if (local.get $stats) (then
+          (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4)))
+            (f64.add (global.get $k) (global.get $dm)))
+          (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (global.get $var))))
+        (local.set $inv (call $invstd (global.get $var) (local.get $eps) (i32.const 0)))
+        (if (local.get $w)
+          (then (call $affine_w (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+            (local.get $K) (global.get $k) (global.get $dm) (local.get $inv) (local.get $w) (local.get $b)))
+          (else (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+            (local.get $K) (global.get $k) (local.get $inv) (f64.neg (f64.mul (global.get $dm) (local.get $inv))))))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; RMSNorm over rows of K: inv = 1 / sqrt(sum x^2 / K + eps); out = (x * inv) * w[j] (w != 0) or x * inv.
+  ;; stats[r] gets (mean square, 0).
+  (func (export "rms_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
+        (param $eps f64) (param $w i32) (param $stats i32)
+    (local $row i32) (local $off i32) (local $ms f64) (local $inv f64)
+    (local.set $row (local.get $r0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
+        (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+        (local.set $ms (f64.div (call $sumsq (i32.add (local.get $x) (local.get $off)) (local.get $K))
+          (f64.convert_i32_u (local.get $K))))
+        (if (local.get $stats) (then
+          (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (local.get $ms))
+          (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (f64.const 0))))
+        (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $ms) (local.get $eps)))))
+        (if (local.get $w)
+          (then (call $scale_w (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+            (local.get $K) (local.get $inv) (local.get $w)))
+          (else (call $scale (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+            (local.get $K) (local.get $inv))))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows))))
+
+  ;; BatchNorm statistics over canonical (N, C, S) data, samples [n0, n1): for every channel c whose
+  ;; shift[c] is not NaN, sd[c] += sum (x - shift[c]) and sq[c] += sum (x - shift[c])^2 (float64 arrays of C).
+  (func (export "bn_sums_f32") (param $x i32) (param $n0 i32) (param $n1 i32) (param $C i32) (param $S i32)
+        (param $shift i32) (param $sd i32) (param $sq i32)
+    (local $n i32) (local $c i32) (local $p i32) (local $k f64) (local $ch i32)
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $p (i32.add (local.get $x)
+          (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $S)) (i32.const 2))))
+        (local.set $c (i32.const 0))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $ch (i32.shl (local.get $c) (i32.const 3)))
+            (local.set $k (f64.load (i32.add (local.get $shift) (local.get $ch))))
+            (if (f64.eq (local.get $k) (local.get $k)) (then
+              (call $sums (local.get $p) (local.get $S) (local.get $k))
+              (f64.store (i32.add (local.get $sd) (local.get $ch))
+                (f64.add (f64.load (i32.add (local.get $sd) (local.get $ch))) (global.get $sd)))
+              (f64.store (i32.add (local.get $sq) (local.get $ch))
+                (f64.add (f64.load (i32.add (local.get $sq) (local.get $ch))) (global.get $sq)))))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $S) (i32.const 2))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $samples))))
+
+  ;; BatchNorm output over canonical (N, C, S) data, samples [n0, n1): out = (x - k[c]) * scale[c] + shift[c].
+  (func (export "bn_apply_f32") (param $x i32) (param $o i32) (param $n0 i32) (param $n1 i32) (param $C i32)
+        (param $S i32) (param $mean i32) (param $scale i32) (param $shift i32)
+    (local $n i32) (local $c i32) (local $off i32) (local $ch i32)
+    (local.set $n (local.get $n0))
+    (block $done
+      (loop $samples
+        (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))
+        (local.set $off (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $C)) (local.get $S)) (i32.const 2)))
+        (local.set $c (i32.const 0))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $ch (i32.shl (local.get $c) (i32.const 3)))
+            (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+              (f64.load (i32.add (local.get $mean) (local.get $ch)))
+              (f64.load (i32.add (local.get $scale) (local.get $ch)))
+              (f64.load (i32.add (local.get $shift) (local.get $ch))))
+            (local.set $off (i32.add (local.get $off) (i32.shl (local.get $S) (i32.const 2))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $samples))))
+)
