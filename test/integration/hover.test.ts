@@ -1,0 +1,128 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+const fixtures = path.resolve(__dirname, '../../../test/fixtures/hover');
+
+/** The Markdown of NormScope's hovers at the first occurrence of `needle` (+ `delta` characters) in the document. */
+async function hoverText(document: vscode.TextDocument, needle: string, delta = 0): Promise<string> {
+  const at = document.getText().indexOf(needle);
+  assert.ok(at >= 0, `"${needle}" is not in ${document.uri.path}`);
+  const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri,
+    document.positionAt(at + delta));
+  return hovers
+    .flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value)))
+    .filter((v) => v.startsWith('**NormScope**'))
+    .join('\n---\n');
+}
+
+function open(name: string): Thenable<vscode.TextDocument> {
+  return vscode.workspace.openTextDocument(vscode.Uri.file(path.join(fixtures, name)));
+}
+
+/** The argument of the first `command:<id>?...` link in the Markdown. */
+function linkArgument(markdown: string, command: string): unknown {
+  const m = new RegExp(`\\(command:${command.replace('.', '\\.')}\\?([^ )]+)`).exec(markdown);
+  assert.ok(m, `no ${command} link in:\n${markdown}`);
+  return (JSON.parse(decodeURIComponent(m[1])) as unknown[])[0];
+}
+
+describe('hover over tensor literals (real extension host)', () => {
+  before(async () => {
+    await vscode.extensions.getExtension('normscope.normscope')!.activate();
+  });
+
+  it('summarizes np.array with its explicit dtype, exact statistics and both links', async () => {
+    const doc = await open('sample.py');
+    const md = await hoverText(doc, '[3, 4]', 1);
+    assert.ok(md.startsWith('**NormScope** · `np.array` · **float32** (explicit)\n\nshape **(2, 2)** · 4 elements'), md);
+    assert.ok(md.includes('| 2.5 | 1.11803 | 1 | 4 | 0 | 0 |'), md);
+    assert.ok(md.includes('`█    █    █    █` histogram of 16 bins, 1 to 4'), md);
+    const normalize = linkArgument(md, 'normscope.normalizeTensor') as { uri: string; text: string; range: unknown };
+    assert.equal(normalize.uri, doc.uri.toString());
+    assert.equal(normalize.text, 'np.array([[1, 2], [3, 4]], dtype=np.float32)');
+    assert.deepEqual(normalize.range, { start: { line: 6, character: 10 }, end: { line: 6, character: 54 } });
+    // the Copy stats link's argument, run as the link would
+    const json = await vscode.commands.executeCommand<string>('normscope.copyStats', linkArgument(md, 'normscope.copyStats'));
+    const stats = JSON.parse(json);
+    assert.deepEqual([stats.shape, stats.dtype, stats.mean, stats.std_kind, stats.min, stats.max], [[2, 2], 'float32', 2.5, 'population', 1, 4]);
+    assert.equal(await vscode.env.clipboard.readText(), json);
+  });
+
+  it('answers on the variable name and inside a multi-line torch.tensor, with channel means', async () => {
+    const doc = await open('sample.py');
+    const onName = await hoverText(doc, 'activations');
+    const inside = await hoverText(doc, '6.5');
+    assert.equal(onName, inside);
+    assert.ok(inside.startsWith('**NormScope** · `torch.tensor` · **float32** (inferred)\n\nshape **(2, 2, 2)** · 8 elements'), inside);
+    assert.ok(inside.includes('| 4 | 2.29129 | 0.5 | 7.5 | 0 | 0 |'), inside);
+    assert.ok(inside.includes('channel means (axis 1 of 2): c0 3 · c1 5'), inside);
+  });
+
+  it('counts NaN and Inf and names the first ragged row', async () => {
+    const doc = await open('sample.py');
+    const gaps = await hoverText(doc, '3.0, math');
+    assert.ok(gaps.includes('**float64** (inferred)'), gaps);
+    assert.ok(gaps.includes('| 2 | 1 | 1 | 3 | 1 | 1 |'), gaps);
+    assert.equal(await hoverText(doc, '[4, 5]', 1),
+      '**NormScope** · $(warning) ragged list, not a tensor: row at \\[1\\] has 2 elements, expected 3');
+  });
+
+  it('stays quiet for non-tensors', async () => {
+    const doc = await open('sample.py');
+    for (const [needle, delta] of [['"a"', 1], ['i * i', 0], ['[0][1]', 4], ['range(10)\n', 6], ['0.5\n', 1], ['import math', 8]] as const) {
+      assert.equal(await hoverText(doc, needle, delta), '', `hover at ${needle}`);
+    }
+  });
+
+  it('keeps the noisy-language rule in TypeScript and JSON', async () => {
+    const ts = await open('sample.ts');
+    assert.ok((await hoverText(ts, '2, 0, -2')).includes('shape **(3, 3)** · 9 elements'));
+    assert.ok((await hoverText(ts, '5, 7')).includes('| 6 | 2.23607 | 3 | 9 | 0 | 0 |'));
+    assert.equal(await hoverText(ts, '[1, 2]', 1), '');
+    const json = await open('sample.json');
+    const weight = await hoverText(json, '1.25');
+    assert.ok(weight.includes('`list` · **float64** (inferred)\n\nshape **(2, 2)**'), weight);
+    assert.ok(weight.includes('| 1 | 0.559017 | 0.25 | 1.75 | 0 | 0 |'), weight);
+    assert.equal(await hoverText(json, '[2, 3]', 1), '');
+  });
+
+  it('looks inside Markdown code blocks only', async () => {
+    const doc = await open('sample.md');
+    assert.equal(await hoverText(doc, '[1, 2, 3]', 1), '');
+    assert.ok((await hoverText(doc, '6, 8')).includes('| 5 | 2.23607 | 2 | 8 | 0 | 0 |'));
+  });
+
+  it('works in notebook cells', async () => {
+    const notebook = await vscode.workspace.openNotebookDocument(vscode.Uri.file(path.join(fixtures, 'sample.ipynb')));
+    const cell = notebook.cellAt(0).document;
+    assert.equal(cell.languageId, 'python');
+    const md = await hoverText(cell, '3.5');
+    assert.ok(md.includes('shape **(2, 2)** · 4 elements'), md);
+    assert.ok(md.includes('| 3 | 1.11803 | 1.5 | 4.5 | 0 | 0 |'), md);
+  });
+
+  it('gives a short "too large" hover beyond normscope.hover.maxChars', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: `big = [${'0.5, '.repeat(60_000)}1.5]\n` });
+    const md = await hoverText(doc, '0.5');
+    assert.ok(md.startsWith('**NormScope** · $(warning) tensor literal too large to summarize here (300,005 characters, ' +
+      'limit 200,000: normscope.hover.maxChars) - use Normalize tensor'), md.slice(0, 300));
+    assert.equal((linkArgument(md, 'normscope.normalizeTensor') as { text: string }).text.length, 300_005);
+    assert.ok(!md.includes('normscope.copyStats'));
+  });
+
+  it('follows normscope.hover.enabled and normscope.hover.minElements', async () => {
+    const config = vscode.workspace.getConfiguration('normscope.hover');
+    const ts = await open('sample.ts');
+    try {
+      await config.update('minElements', 2, vscode.ConfigurationTarget.Global);
+      assert.ok((await hoverText(ts, '[1, 2]', 1)).includes('shape **(2,)**'));
+      await config.update('enabled', false, vscode.ConfigurationTarget.Global);
+      assert.equal(await hoverText(await open('sample.py'), '[3, 4]', 1), '');
+    } finally {
+      await config.update('minElements', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('enabled', undefined, vscode.ConfigurationTarget.Global);
+    }
+    assert.notEqual(await hoverText(await open('sample.py'), '[3, 4]', 1), '');
+  });
+});
