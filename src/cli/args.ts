@@ -26,6 +26,8 @@ export const FLAG_OPTIONS = {
   out: { type: 'string' },
   report: { type: 'string' },
   bins: { type: 'string' },
+  'budget-mb': { type: 'string' },
+  'bfloat16-v2': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

@@ -1,10 +1,12 @@
 /** File access for the CLI: reading an INPUT spec (path#selector) and writing outputs, with one-line errors. */
 import * as fs from 'node:fs';
 import { NormScopeError } from '../engine/errors';
-import { loadTensor, splitSelector } from '../engine/formats/input';
+import { LoadOptions, detectFormat, loadTensor, splitSelector } from '../engine/formats/input';
+import { TensorListing } from '../engine/formats/listing';
+import { isMultiTensor, listTensors } from '../engine/formats/open';
 import { Tensor } from '../engine/tensor';
 
-/** Files above this are refused until streaming exists (a typed array holds at most 2^31 - 1 bytes here). */
+/** Files above this are not read whole (a typed array holds at most 2^31 - 1 bytes here); see stream.ts. */
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 function isFile(path: string): boolean {
@@ -16,13 +18,48 @@ function isFile(path: string): boolean {
 }
 
 /** Reads `spec` (a path with an optional #selector) as a tensor. */
-export function readInput(spec: string): Tensor {
+export function readInput(spec: string, opts: LoadOptions = {}): Tensor {
   const { path, selector } = splitSelector(spec, isFile);
+  const bytes = readWhole(path);
+  try {
+    return loadTensor(path, bytes, selector, opts);
+  } catch (e) {
+    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** What a multi-tensor file (.npz, .safetensors) named without a #selector holds; null otherwise. */
+export function readListing(spec: string, opts: LoadOptions = {}): TensorListing | null {
+  const { path, selector } = splitSelector(spec, isFile);
+  if (selector !== undefined || !isFile(path)) return null;
+  const head = new Uint8Array(16);
+  const fd = fs.openSync(path, 'r');
+  try {
+    fs.readSync(fd, head, 0, 16, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    if (!isMultiTensor(detectFormat(path, head))) return null;
+  } catch {
+    return null; // loadTensor words the refusal
+  }
+  const bytes = readWhole(path);
+  try {
+    return listTensors(path, bytes, opts);
+  } catch (e) {
+    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+function readWhole(path: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     const size = fs.statSync(path).size;
     if (size > MAX_FILE_BYTES) {
-      throw new NormScopeError(`${path}: the file is ${size} bytes; files over ${MAX_FILE_BYTES} bytes are not supported yet`);
+      throw new NormScopeError(`${path}: the file is ${size} bytes, more than the ${MAX_FILE_BYTES} that can be read whole (stats and normalize read it in chunks)`);
     }
     const buf = fs.readFileSync(path);
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -30,12 +67,7 @@ export function readInput(spec: string): Tensor {
     if (e instanceof NormScopeError) throw e;
     throw new NormScopeError(`cannot read ${path}: ${describeFsError(e)}`);
   }
-  try {
-    return loadTensor(path, bytes, selector);
-  } catch (e) {
-    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${e.message}`);
-    throw e;
-  }
+  return bytes;
 }
 
 /** Writes `bytes` to `path`, turning a file-system failure into a NormScopeError. */

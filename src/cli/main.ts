@@ -14,19 +14,25 @@ import { normalize } from '../engine/ops';
 import { writeNpy } from '../engine/formats/npy';
 import { Tensor } from '../engine/tensor';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount } from './args';
-import { readInput, writeOutput } from './io';
+import { readInput, readListing, writeOutput } from './io';
+import { formatListing, listingJson } from './listing';
+import { runStreamed } from './stream';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
 import { toJson } from './json';
 
 const USAGE = `usage:
-  normscope stats INPUT [--json] [--unbatched] [--layout nchw|nhwc] [--bins B]
+  normscope stats INPUT [--json] [--unbatched] [--layout nchw|nhwc] [--bins B] [--budget-mb N]
   normscope normalize INPUT --op batch|layer|group|instance|rms [--groups G] [--normalized-shape 4,5]
       [--eps E] [--momentum M|none] [--num-batches-tracked K] [--mode train|eval] [--weight W] [--bias B]
       [--running-mean RM] [--running-var RV] [--running-mean-out F.npy] [--running-var-out F.npy]
       [--unbatched] [--layout nchw|nhwc] [--out OUT.npy] [--json] [--report REPORT.html] [--bins B]
   normscope check INPUT [op flags] [--json]
-INPUT is a file (.npy, .json) with an optional #selector (a JSON Pointer for .json: data.json#/layer1/weight).
+INPUT is a file (.npy, .npz, .safetensors, .json) with an optional #selector: a JSON Pointer for .json
+(data.json#/layer1/weight), a tensor name for .npz and .safetensors (model.safetensors#conv1.weight);
+stats on an .npz or .safetensors without a selector lists its tensors. --bfloat16-v2 reads .npy '<V2' as bfloat16.
+Files over 256 MiB, or any file with --budget-mb N, are read in chunks within N MiB (default 512) by stats and
+normalize (normalize then needs a batch axis); progress shows on a terminal.
 Tensor-valued flags (--weight, --bias, --running-mean, --running-var) take the same INPUT syntax.`;
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
@@ -62,7 +68,12 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   const bins = f.bins === undefined ? undefined : parseCount('bins', f.bins);
   if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
 
-  const x = readInput(input);
+  const load = { bfloat16V2: f['bfloat16-v2'] };
+  if (command === 'stats') {
+    const listing = readListing(input, load);
+    if (listing) { out(f.json ? JSON.stringify(listingJson(listing)) : formatListing(input, listing)); return 0; }
+  }
+  const x = readInput(input, load);
   if (command === 'stats') {
     const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins);
     const o = stats.overall;
@@ -116,6 +127,8 @@ declare const NORMSCOPE_VERSION: string;
 const VERSION = typeof NORMSCOPE_VERSION === 'string' ? NORMSCOPE_VERSION : 'dev';
 
 if (require.main === module) {
-  const code = main(process.argv.slice(2), (s) => process.stdout.write(s + '\n'), (s) => process.stderr.write(s + '\n'));
-  process.exitCode = code;
+  const argv = process.argv.slice(2);
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const err = (s: string) => process.stderr.write(s + '\n');
+  void runStreamed(argv, out, err, process.stderr).then((code) => { process.exitCode = code ?? main(argv, out, err); });
 }

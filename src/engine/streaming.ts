@@ -52,13 +52,13 @@ export interface StreamInfo {
 }
 
 /**
- * Elements per chunk for a memory budget: the chunk's bytes as stored plus the float64 values decoded from
- * them (float32 data needs no decoded copy), times two for the output of a streamed op, within `budgetBytes`
- * less `reserveBytes` (the runtime's own memory). At least one element.
+ * Elements per chunk for a memory budget: half the budget (at most 96 MiB of it) is left to the runtime itself;
+ * the rest holds a chunk's bytes as stored plus `decodedBytes` per element of values decoded or computed from
+ * them, twice over (a chunk being read while the previous one's results are still referenced). At least one.
  */
-export function chunkElementsFor(itemBytes: number, budgetBytes: number, reserveBytes = 96 * 2 ** 20, decodedBytes = 8): number {
-  const perElement = 2 * (itemBytes + decodedBytes);
-  return Math.max(1, Math.floor(Math.max(0, budgetBytes - reserveBytes) / perElement));
+export function chunkElementsFor(itemBytes: number, budgetBytes: number, decodedBytes = 8): number {
+  const reserve = Math.min(96 * 2 ** 20, budgetBytes / 2);
+  return Math.max(1, Math.floor((budgetBytes - reserve) / (2 * (itemBytes + decodedBytes))));
 }
 
 /** The channel layout of a source's storage order. */

@@ -146,7 +146,8 @@ describe('streamed statistics: .npy in chunks', () => {
 
   it('sizes chunks from a memory budget', () => {
     assert.equal(chunkElementsFor(4, 512 * 2 ** 20), Math.floor((512 - 96) * 2 ** 20 / 24));
-    assert.equal(chunkElementsFor(4, 1000, 0), 41);
+    assert.equal(chunkElementsFor(4, 1000), 20); // 500 bytes left, 24 per element
+    assert.equal(chunkElementsFor(2, 1000, 0), 125);
     assert.equal(chunkElementsFor(4, 10), 1);
   });
 });
