@@ -360,7 +360,7 @@ function isCorrectlyRounded(g: { num: bigint[]; D2: bigint }, i: number, y: numb
   return compareExact(g.num[i], g.D2, lo) >= 0 && compareExact(g.num[i], g.D2, hi) <= 0;
 }
 
-describe('normalization ops: correctly rounded on hard data (exact BigInt reference)', () => {
+for (const [kernelSet, run] of KERNEL_SETS) describe(`normalization ops: correctly rounded on hard data (exact BigInt reference, ${kernelSet} kernels)`, () => {
   // groups with (mean, std, first element): offsets up to 3e4, stds down to 1e-3, and outliers placed first so
   // the shifted one-pass sums must fall back to the second pass
   const specs: [number, number, number | null][] = [
@@ -393,7 +393,7 @@ describe('normalization ops: correctly rounded on hard data (exact BigInt refere
     const rows = groupData(K);
     const x = new Float32Array(rows.length * K);
     rows.forEach((r, i) => x.set(r, i * K));
-    const y = out(normalize(tensor('float32', [rows.length, K], x), { op: 'layer' }));
+    const y = out(run(tensor('float32', [rows.length, K], x), { op: 'layer' }));
     rows.forEach((r, i) => check(y.subarray(i * K, (i + 1) * K), r, 1e-5, `row ${i}`));
   });
 
@@ -403,14 +403,14 @@ describe('normalization ops: correctly rounded on hard data (exact BigInt refere
     const x = new Float32Array(N * C * S);
     for (let c = 0; c < C; c++) for (let n = 0; n < N; n++) x.set(chans[c].subarray(n * S, (n + 1) * S), (n * C + c) * S);
     const xt = tensor('float32', [N, C, S], x);
-    const bn = out(normalize(xt, { op: 'batch', eps: 1e-3 }));
+    const bn = out(run(xt, { op: 'batch', eps: 1e-3 }));
     for (let c = 0; c < C; c++) {
       const ours = new Float32Array(N * S);
       for (let n = 0; n < N; n++) ours.set(bn.subarray((n * C + c) * S, (n * C + c + 1) * S), n * S);
       check(ours, chans[c], 1e-3, `channel ${c}`);
     }
     // GroupNorm with 2 channels per group: each group is 2*S consecutive values of one sample
-    const gn = out(normalize(xt, { op: 'group', groups: C / 2 }));
+    const gn = out(run(xt, { op: 'group', groups: C / 2 }));
     for (let n = 0; n < N; n++) {
       for (let grp = 0; grp < C / 2; grp++) {
         const o = (n * C + 2 * grp) * S;

@@ -297,6 +297,13 @@ export class FastKernels {
       const inv = train ? invStdBatch(variance[c], eps) : 1 / Math.sqrt(variance[c] + eps);
       scale[c] = w ? inv * w[c] : inv;
       bias[c] = (b ? b[c] : 0) - off[c] * scale[c];
+      const m = shift[c] + off[c];
+      if (m * m * inv * inv <= SHIFT_TRUST) {
+        // mean within 4 standard deviations of zero: x * scale + (bias - mean * scale) loses nothing that
+        // float32 can see (the kernel skips the subtraction when the shift is 0)
+        bias[c] = (b ? b[c] : 0) - m * scale[c];
+        shift[c] = 0;
+      }
     }
     if (N * C * S > 0) {
       const k = f64(shift, C), sc = f64(scale, C), bi = f64(bias, C);

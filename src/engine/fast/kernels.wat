@@ -1,9 +1,13 @@
 ;; NormScope's WebAssembly SIMD kernels: float32 data in, float32 data out, every statistic and every output
-;; computed in float64 (f64x2 lanes) and rounded once on store, as the TypeScript kernels in src/engine/ops do:
-;; the same shifted sums (shift k = the group's first value), the same SHIFT_TRUST test and second pass about
-;; the float32 next to the mean, the mean kept as the pair k + dm so that x - k is exact. Differences, all in
-;; float64's last bits: four lane-pair accumulators sum in another order, and channel ops compute
-;; (x - k) * a + (b - dm * a) instead of ((x - k) - dm) * a + b (one subtraction less per element).
+;; computed in float64 (f64x2 lanes) and rounded once on store, following the TypeScript kernels in
+;; src/engine/ops: shifted float64 sums, the same SHIFT_TRUST test and second pass about the float32 next to
+;; the mean, the mean kept as the pair k + dm so that x - k is exact. Differences, all in float64's last bits:
+;; - four lane-pair accumulators sum in another order; 1/n is multiplied instead of n divided;
+;; - the first shift is 0 (no subtraction in the sums) while the rows so far were centred within 4 standard
+;;   deviations of zero, else the row's first value; an untrusted shift gets the second pass either way;
+;; - the output is (x - k) * a + (b - dm * a), i.e. x * a + (b - mean * a) when k = 0, which is accurate to
+;;   ~1e-15 absolute when |mean * a| <= 4 (the trust test guarantees it), instead of ((x - k) - dm) * a + b.
+;; Measured against float64 references: correctly rounded like the TypeScript kernels (test/unit/ops.test.ts).
 ;;
 ;; Compiled at build time by scripts/build.mjs with the `wabt` npm package (SIMD + threads) into dist/kernels.wasm.
 ;; Memory is imported and shared, so worker threads run the same kernels on the same tensors: every exported
@@ -19,6 +23,7 @@
   (global $k (mut f64) (f64.const 0))
   (global $dm (mut f64) (f64.const 0))
   (global $var (mut f64) (f64.const 0))
+  (global $plain (mut i32) (i32.const 1))
 
   ;; $sd = sum (x - k), $sq = sum (x - k)^2 over n float32 at p.
   (func $sums (param $p i32) (param $n i32) (param $k f64)
@@ -29,27 +34,51 @@
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $e8 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
     (local.set $K (f64x2.splat (local.get $k)))
-    (block $out8
-      (loop $l8
-        (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
-        (local.set $v (v128.load (local.get $p)))
-        (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
-        (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
-        (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
-        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
-        (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
-        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
-        (local.set $v (v128.load offset=16 (local.get $p)))
-        (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
-        (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
-        (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
-        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
-        (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
-        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $b) (local.get $b))))
-        (local.set $p (i32.add (local.get $p) (i32.const 32)))
-        (br $l8)))
+    (if (f64.eq (local.get $k) (f64.const 0))
+      (then
+        (block $out0
+          (loop $l0
+            (br_if $out0 (i32.ge_u (local.get $p) (local.get $e8)))
+            (local.set $v (v128.load (local.get $p)))
+            (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $b (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
+            (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
+            (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
+            (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
+            (local.set $v (v128.load offset=16 (local.get $p)))
+            (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $b (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+            (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
+            (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
+            (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
+            (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $b) (local.get $b))))
+            (local.set $p (i32.add (local.get $p) (i32.const 32)))
+            (br $l0))))
+      (else
+        (block $out8
+          (loop $l8
+            (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
+            (local.set $v (v128.load (local.get $p)))
+            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+            (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+            (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
+            (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
+            (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
+            (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
+            (local.set $v (v128.load offset=16 (local.get $p)))
+            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+            (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+            (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
+            (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
+            (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
+            (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $b) (local.get $b))))
+            (local.set $p (i32.add (local.get $p) (i32.const 32)))
+            (br $l8)))))
     (block $out1
       (loop $l1
         (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
@@ -98,29 +127,36 @@
     (local.set $q0 (f64x2.add (f64x2.add (local.get $q0) (local.get $q1)) (f64x2.add (local.get $q2) (local.get $q3))))
     (f64.add (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0)))))
 
-  ;; $k, $dm, $var of n >= 1 float32 at p, as momentsRange in ops/common.ts: mean = k + dm (kept as a pair so
-;; that x - k is exact), var biased, clamped at 0 (NaN becomes 0 as there). Sums shifted by the first value; a
-;; second pass about the float32 next to the mean when (mean - shift)^2 > 16 var (SHIFT_TRUST).
+;; $k, $dm, $var of n >= 1 float32 at p, as momentsRange in ops/common.ts: mean = k + dm (kept as a pair so
+  ;; that x - k is exact), var biased, clamped at 0 (NaN becomes 0 as there). One pass of sums shifted by k, a
+  ;; second pass about the float32 next to the mean when (mean - k)^2 > 16 var (SHIFT_TRUST). The first shift is
+  ;; 0 while the rows so far had their mean within 4 standard deviations of zero (then the sums and the output
+  ;; need no subtraction), else the row's first value, as in the TypeScript kernel.
   (func $moments (param $p i32) (param $n i32)
-    (local $k f64) (local $s f64) (local $q f64) (local $dm f64) (local $nf f64) (local $v f64)
-    (local.set $nf (f64.convert_i32_u (local.get $n)))
-    (local.set $k (f64.promote_f32 (f32.load (local.get $p))))
+    (local $k f64) (local $s f64) (local $q f64) (local $dm f64) (local $rn f64) (local $v f64)
+    (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $n))))
+    (local.set $k (if (result f64) (global.get $plain)
+      (then (f64.const 0))
+      (else (f64.promote_f32 (f32.load (local.get $p))))))
     (call $sums (local.get $p) (local.get $n) (local.get $k))
     (local.set $s (global.get $sd))
     (local.set $q (global.get $sq))
-    (local.set $dm (f64.div (local.get $s) (local.get $nf)))
+    (local.set $dm (f64.mul (local.get $s) (local.get $rn)))
     (if (i32.eqz (f64.le (f64.mul (local.get $dm) (local.get $dm))
-          (f64.mul (f64.const 16) (f64.div (f64.sub (local.get $q) (f64.mul (local.get $s) (local.get $dm))) (local.get $nf)))))
+          (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $q) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn)))))
       (then
         (local.set $k (f64.promote_f32 (f32.demote_f64 (f64.add (local.get $k) (local.get $dm)))))
         (call $sums (local.get $p) (local.get $n) (local.get $k))
         (local.set $s (global.get $sd))
         (local.set $q (global.get $sq))
-        (local.set $dm (f64.div (local.get $s) (local.get $nf)))))
+        (local.set $dm (f64.mul (local.get $s) (local.get $rn)))))
     (global.set $k (local.get $k))
     (global.set $dm (local.get $dm))
-    (local.set $v (f64.div (f64.sub (local.get $q) (f64.div (f64.mul (local.get $s) (local.get $s)) (local.get $nf))) (local.get $nf)))
-    (global.set $var (select (local.get $v) (f64.const 0) (f64.gt (local.get $v) (f64.const 0)))))
+    (local.set $v (f64.mul (f64.sub (local.get $q) (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $rn))) (local.get $rn)))
+    (local.set $v (select (local.get $v) (f64.const 0) (f64.gt (local.get $v) (f64.const 0))))
+    (global.set $var (local.get $v))
+    (local.set $dm (f64.add (local.get $k) (local.get $dm)))
+    (global.set $plain (f64.le (f64.mul (local.get $dm) (local.get $dm)) (f64.mul (f64.const 16) (local.get $v)))))
 
   ;; out = f32((x - k) * a + b) over n float32. With k the shift of the statistics (a float32, so x - k is exact)
   ;; and b = bias - dm * a this is ((x - k) - dm) * a + bias up to float64 rounding.
@@ -131,26 +167,43 @@
     (local.set $M (f64x2.splat (local.get $m)))
     (local.set $A (f64x2.splat (local.get $a)))
     (local.set $B (f64x2.splat (local.get $b)))
-    (block $out8
-      (loop $l8
-        (br_if $out8 (i32.ge_u (local.get $x) (local.get $e8)))
-        (local.set $v (v128.load (local.get $x)))
-        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-            (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
-          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-            (local.get $M)) (local.get $A)) (local.get $B)))))
-        (local.set $v (v128.load offset=16 (local.get $x)))
-        (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-            (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
-          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-            (local.get $M)) (local.get $A)) (local.get $B)))))
-        (local.set $x (i32.add (local.get $x) (i32.const 32)))
-        (local.set $o (i32.add (local.get $o) (i32.const 32)))
-        (br $l8)))
+    (if (f64.eq (local.get $m) (f64.const 0))
+      (then
+        (block $out0
+          (loop $l0
+            (br_if $out0 (i32.ge_u (local.get $x) (local.get $e8)))
+            (local.set $v (v128.load (local.get $x)))
+            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)) (local.get $B)))))
+            (local.set $v (v128.load offset=16 (local.get $x)))
+            (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)) (local.get $B)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 32)))
+            (local.set $o (i32.add (local.get $o) (i32.const 32)))
+            (br $l0))))
+      (else
+        (block $out8
+          (loop $l8
+            (br_if $out8 (i32.ge_u (local.get $x) (local.get $e8)))
+            (local.set $v (v128.load (local.get $x)))
+            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+                (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+                (local.get $M)) (local.get $A)) (local.get $B)))))
+            (local.set $v (v128.load offset=16 (local.get $x)))
+            (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+                (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+                (local.get $M)) (local.get $A)) (local.get $B)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 32)))
+            (local.set $o (i32.add (local.get $o) (i32.const 32)))
+            (br $l8)))))
     (block $out1
       (loop $l1
         (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
@@ -268,6 +321,7 @@
         (param $stats i32)
     (local $len i32) (local $row i32) (local $k i32) (local $c i32) (local $inv f64) (local $a f64) (local $off i32) (local $ch i32)
     (local.set $len (i32.mul (local.get $cpg) (local.get $S)))
+    (global.set $plain (i32.const 1))
     (local.set $row (local.get $r0))
     (block $done
       (loop $rows
@@ -305,6 +359,7 @@
   (func (export "layer_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
         (param $eps f64) (param $w i32) (param $b i32) (param $stats i32)
     (local $row i32) (local $off i32) (local $inv f64)
+    (global.set $plain (i32.const 1))
     (local.set $row (local.get $r0))
     (block $done
       (loop $rows
