@@ -1,0 +1,17 @@
+/**
+ * The engine worker (dist/worker.js): runs EngineSession on a node:worker_threads thread so the extension
+ * host's event loop never waits for a normalization. One worker per panel; the host terminates it to cancel.
+ */
+import { parentPort } from 'node:worker_threads';
+import { EngineSession } from './engineSession';
+import type { WorkerReply, WorkerRequest } from './workerMessages';
+
+const port = parentPort;
+if (!port) throw new Error('worker.js runs as a worker thread (started by workerClient.ts)');
+const session = new EngineSession();
+port.on('message', (req: WorkerRequest) => {
+  const reply: WorkerReply = session.handle(req);
+  // The normalized .npy bytes move to the host instead of being copied.
+  const transfer = reply.ok && reply.kind === 'npy' ? [reply.bytes.buffer as ArrayBuffer] : [];
+  port.postMessage(reply, transfer);
+});

@@ -1,0 +1,151 @@
+/**
+ * The host's handle on one engine worker (dist/worker.js, a node:worker_threads thread). Requests are queued
+ * by the worker and answered in order. `cancel()` terminates the thread (the only way to stop a running
+ * normalization) and rejects what was pending with CancelledError; the next request starts a fresh worker and
+ * re-loads the tensor from the bytes kept here - shared memory, so neither a copy nor a re-read.
+ * No vscode import: unit tests run it against the built worker.
+ */
+import { Worker } from 'node:worker_threads';
+import type { JsonTensorInfo } from '../engine/formats/json';
+import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
+import type { LoadRequest, WorkerReply, WorkerRequest } from './workerMessages';
+
+/** The work was cancelled (by the user, or replaced by newer work). */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** The engine refused the input or the parameters; `message` is for people. */
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+/** A request before the client numbers it (Omit distributed over the union). */
+type Unnumbered = WorkerRequest extends infer T ? T extends WorkerRequest ? Omit<T, 'id'> : never : never;
+type Payload<K extends string> = Extract<WorkerReply, { ok: true; kind: K }>;
+
+/** Copies `bytes` into shared memory so every (re)started worker views them without a copy. */
+export function shareBytes(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  return shared;
+}
+
+export class WorkerClient {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private loadRequest: Omit<LoadRequest, 'id'> | undefined;
+  private disposed = false;
+
+  constructor(private readonly scriptPath: string) {}
+
+  /** True while a request is unanswered. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /**
+   * Loads a tensor from a file's bytes (kept in shared memory) or a literal. For .json without a selector and
+   * `listIfSeveral`, answers with the tensors found when there are several (nothing is loaded then).
+   */
+  async load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<
+    | { kind: 'loaded'; info: TensorInfo; choices: ParamChoices }
+    | { kind: 'several'; tensors: readonly JsonTensorInfo[] }
+  > {
+    const bytes = req.bytes && !(req.bytes.buffer instanceof SharedArrayBuffer) ? shareBytes(req.bytes) : req.bytes;
+    const load: Omit<LoadRequest, 'id'> = { ...req, kind: 'load', bytes };
+    const reply = await this.request(load);
+    if (reply.kind === 'loaded') {
+      this.loadRequest = { ...load, listIfSeveral: false };
+      return { kind: 'loaded', info: reply.info, choices: reply.choices };
+    }
+    if (reply.kind === 'several') return { kind: 'several', tensors: reply.tensors };
+    throw new Error(`unexpected worker reply ${reply.kind}`);
+  }
+
+  /** Phase 1: normalize and take statistics. */
+  async analyze(params: PanelParams, bins: number): Promise<AnalysisView> {
+    return (await this.expect<'analyzed'>({ kind: 'analyze', params, bins }, 'analyzed')).view;
+  }
+
+  /** Phase 2 of the last analyze: checks and flags. */
+  async checks(): Promise<{ checks: readonly CheckView[]; flags: readonly FlagView[]; ms: number }> {
+    const r = await this.expect<'checked'>({ kind: 'checks' }, 'checked');
+    return { checks: r.checks, flags: r.flags, ms: r.ms };
+  }
+
+  /** The last normalized tensor as .npy bytes. */
+  async npy(): Promise<Uint8Array> {
+    return (await this.expect<'npy'>({ kind: 'npy' }, 'npy')).bytes;
+  }
+
+  /** Stops whatever runs (terminating the thread); pending requests reject with CancelledError. */
+  cancel(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    if (w) void w.terminate();
+    for (const p of pending) p.reject(new CancelledError());
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.cancel();
+    this.loadRequest = undefined;
+  }
+
+  private async expect<K extends 'analyzed' | 'checked' | 'npy'>(req: Unnumbered, kind: K): Promise<Payload<K>> {
+    const reply = await this.request(req);
+    if (reply.kind !== kind) throw new Error(`unexpected worker reply ${reply.kind}`);
+    return reply as Payload<K>;
+  }
+
+  private request(req: Unnumbered): Promise<Extract<WorkerReply, { ok: true }>> {
+    if (this.disposed) return Promise.reject(new CancelledError());
+    const w = this.ensureWorker(req.kind !== 'load');
+    const id = this.nextId++;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ ...req, id } as WorkerRequest);
+    }).then((reply) => {
+      if (!reply.ok) throw reply.user ? new EngineError(reply.message) : new Error(`engine worker: ${reply.message}`);
+      return reply;
+    });
+  }
+
+  /** The running worker, or a new one (re-loaded with the last tensor when `reload`). */
+  private ensureWorker(reload: boolean): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.scriptPath);
+    this.worker = w;
+    w.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return; // the answer to an internal re-load
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+    });
+    const failAll = (err: Error) => {
+      if (this.worker !== w) return; // terminated on purpose: cancel() already rejected
+      this.worker = undefined;
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of pending) p.reject(err);
+    };
+    w.on('error', (err) => failAll(new Error(`engine worker failed: ${err.message}`)));
+    w.on('exit', (code) => failAll(new Error(`engine worker stopped (exit ${code})`)));
+    if (reload && this.loadRequest) {
+      // Queued first: the worker answers in order, so later requests see the tensor. Errors surface there.
+      w.postMessage({ ...this.loadRequest, id: this.nextId++ } as WorkerRequest);
+    }
+    return w;
+  }
+}
