@@ -1,10 +1,19 @@
 // The VS Code host side of NormScope. activate() only registers features, one line per feature,
-// each implemented in its own file in this folder (the commands, hover, panel and notebook glue come next).
+// each implemented in its own file in this folder.
 import type * as vscode from 'vscode';
+import { createApi, NormScopeApi } from './api';
+import { registerNormalizeCommand } from './normalizeCommand';
+import { registerNpyEditor } from './npyEditor';
+import { registerPanelSerializer } from './panel';
+import { createPanelHost } from './panelHost';
 
 /** Called once when VS Code starts the extension (activationEvents in package.json). */
-export function activate(_context: vscode.ExtensionContext): void {
-  // Features register here, e.g. context.subscriptions.push(registerNormalizeCommand(context));
+export function activate(context: vscode.ExtensionContext): NormScopeApi {
+  const panels = createPanelHost(context);
+  context.subscriptions.push(registerNormalizeCommand(panels));
+  context.subscriptions.push(registerPanelSerializer(panels));
+  context.subscriptions.push(registerNpyEditor(panels));
+  return createApi(panels);
 }
 
 /** Nothing to tear down: everything registered in activate() is disposed through context.subscriptions. */

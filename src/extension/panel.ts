@@ -1,0 +1,520 @@
+/**
+ * The histogram panel on the host side: one NormPanel per webview (a WebviewPanel from the command, or the
+ * webview of a .npy custom editor). It reads the tensor (vscode.workspace.fs), runs the engine in a worker,
+ * and sends the webview only statistics and histograms. Every message from the webview is validated.
+ * The webview persists {source, params}; WebviewPanelSerializer re-opens the panel after a window reload.
+ */
+import * as vscode from 'vscode';
+import type { JsonTensorInfo } from '../engine/formats/json';
+import {
+  AnalysisView, ChecksMessage, ErrorMessage, ExportFormat, FromWebview, InitMessage, PanelParams, parseFromWebview,
+  parsePersistedState, ResultMessage, SourceRef, TensorMessage, ToWebview,
+} from '../protocol/messages';
+import { statsCsv, statsJson, torchSnippet } from './exportText';
+import { fieldOfError, initialParams, paramsForOp } from './panelModel';
+import { readSettings } from './settings';
+import { CancelledError, EngineError, WorkerClient } from './workerClient';
+
+/** The view type of the command's panel (and of its serializer). */
+export const PANEL_VIEW_TYPE = 'normscope.panel';
+/** Work that takes longer than this gets a progress notification. */
+export const PROGRESS_AFTER_MS = 300;
+/** Files above this are refused (a typed array holds at most 2^31 - 1 bytes). */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/** What a NormPanel needs from the extension. */
+export interface PanelHost {
+  readonly extensionUri: vscode.Uri;
+  readonly log: vscode.LogOutputChannel;
+  /** Asks which tensor of a JSON document to show (undefined: the user dismissed the pick). */
+  pickTensor(label: string, tensors: readonly JsonTensorInfo[]): Promise<string | undefined>;
+  /** Asks where to save (replaceable by tests). */
+  saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
+}
+
+/** What tests can see of a panel (exposed through the extension's exports). */
+export interface PanelProbe {
+  readonly title: string;
+  readonly source: SourceRef;
+  readonly params: PanelParams | undefined;
+  /** Messages sent to the webview, oldest first (bounded). */
+  readonly sent: readonly ToWebview[];
+  /** Messages received from the webview, after validation; `rejected` holds the validator's refusals. */
+  readonly received: readonly FromWebview[];
+  readonly rejected: readonly string[];
+  /** Text or file each export produced. */
+  readonly exports: readonly { format: ExportFormat | 'png'; text?: string; uri?: string }[];
+  /** Resolves with the next message of `type` the panel sends or receives (or the last one, if `past`). */
+  next<T extends (ToWebview | FromWebview)['type']>(type: T, options?: { past?: boolean; timeoutMs?: number }): Promise<Extract<ToWebview | FromWebview, { type: T }>>;
+  /** Feeds a raw message through the same validation and handling as the webview's. */
+  receive(raw: unknown): Promise<void>;
+  readonly visible: boolean;
+  dispose(): void;
+}
+
+const MAX_LOG = 200;
+const LITERAL_PERSIST_LIMIT = 1024 * 1024;
+
+type Waiter = { type: string; resolve: (m: ToWebview | FromWebview) => void };
+
+export class NormPanel implements PanelProbe {
+  /** Every open panel, oldest first. */
+  static readonly all: NormPanel[] = [];
+
+  readonly sent: ToWebview[] = [];
+  readonly received: FromWebview[] = [];
+  readonly rejected: string[] = [];
+  readonly exports: { format: ExportFormat | 'png'; text?: string; uri?: string }[] = [];
+
+  private readonly client: WorkerClient;
+  private readonly disposables: vscode.Disposable[] = [];
+  private waiters: Waiter[] = [];
+  private initMsg: InitMessage;
+  private tensorMsg: TensorMessage | undefined;
+  private resultMsg: ResultMessage | undefined;
+  private checksMsg: ChecksMessage | undefined;
+  private errorMsg: ErrorMessage | undefined;
+  private currentParams: PanelParams | undefined;
+  private generation = 0;
+  private disposed = false;
+  private busyWhat = '';
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private src: SourceRef,
+    private readonly host: PanelHost,
+    private readonly given: { params?: Partial<PanelParams>; bytes?: Uint8Array } = {},
+  ) {
+    this.client = new WorkerClient(vscode.Uri.joinPath(host.extensionUri, 'dist', 'worker.js').fsPath);
+    const settings = readSettings();
+    this.initMsg = { type: 'init', title: labelOf(src), source: persistable(src), settings: { bins: settings.histogramBins, pageSize: settings.pageSize } };
+    panel.title = `NormScope: ${labelOf(src)}`;
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.png');
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(host.extensionUri, 'dist'), vscode.Uri.joinPath(host.extensionUri, 'media')],
+    };
+    panel.webview.html = panelHtml(panel.webview, host.extensionUri);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw) => void this.receive(raw)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    NormPanel.all.push(this);
+    void this.load();
+  }
+
+  get source(): SourceRef {
+    return this.src;
+  }
+
+  get title(): string {
+    return this.panel.title;
+  }
+
+  get params(): PanelParams | undefined {
+    return this.currentParams;
+  }
+
+  get visible(): boolean {
+    return !this.disposed && this.panel.visible;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.client.dispose();
+    for (const d of this.disposables) d.dispose();
+    const i = NormPanel.all.indexOf(this);
+    if (i >= 0) NormPanel.all.splice(i, 1);
+    this.panel.dispose();
+  }
+
+  next<T extends (ToWebview | FromWebview)['type']>(type: T, options: { past?: boolean; timeoutMs?: number } = {}): Promise<Extract<ToWebview | FromWebview, { type: T }>> {
+    type M = Extract<ToWebview | FromWebview, { type: T }>;
+    if (options.past) {
+      const all: (ToWebview | FromWebview)[] = [...this.sent, ...this.received];
+      const found = [...all].reverse().find((m) => m.type === type);
+      if (found) return Promise.resolve(found as M);
+    }
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return new Promise<M>((resolve, reject) => {
+      const waiter: Waiter = { type, resolve: (m) => { clearTimeout(timer); resolve(m as M); } };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no "${type}" message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Validates and handles one message from the webview. */
+  async receive(raw: unknown): Promise<void> {
+    let msg: FromWebview;
+    try {
+      msg = parseFromWebview(raw);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      this.rejected.push(why);
+      this.host.log.warn(`dropped an invalid message from the panel: ${why}`);
+      return;
+    }
+    record(this.received, msg);
+    this.notify(msg);
+    switch (msg.type) {
+      case 'ready':
+        this.replay();
+        if (msg.params && this.tensorMsg && !sameParams(msg.params, this.currentParams)) {
+          this.run(msg.params, 0);
+        }
+        return;
+      case 'setParams':
+        if (this.tensorMsg) this.run(msg.params, msg.requestId);
+        return;
+      case 'cancel':
+        this.cancel();
+        return;
+      case 'export':
+        await this.export(msg.format);
+        return;
+      case 'savePng':
+        await this.savePng(msg.dataUrl);
+        return;
+      case 'rendered':
+        this.host.log.info(`panel painted ${msg.painted}/${msg.charts} charts of run ${msg.requestId} in ${msg.ms.toFixed(0)} ms`);
+        return;
+      default: {
+        const never: never = msg;
+        this.host.log.warn(`unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Stops the work in flight and says so in the panel. */
+  cancel(): void {
+    if (!this.client.busy) return;
+    this.generation++;
+    this.client.cancel();
+    this.setBusy(false, '');
+    this.post({ type: 'error', scope: this.resultMsg ? 'checks' : 'params', message: 'Cancelled. Change a parameter to run again.' });
+  }
+
+  private post(msg: ToWebview): void {
+    if (this.disposed) return;
+    switch (msg.type) {
+      case 'init': this.initMsg = msg; break;
+      case 'tensor': this.tensorMsg = msg; this.errorMsg = undefined; break;
+      case 'result': this.resultMsg = msg; this.checksMsg = undefined; this.errorMsg = undefined; break;
+      case 'checks': this.checksMsg = msg; break;
+      case 'error': if (msg.scope !== 'export') this.errorMsg = msg; break;
+      case 'busy': case 'notice': break;
+      default: { const never: never = msg; void never; }
+    }
+    record(this.sent, msg);
+    this.notify(msg);
+    void this.panel.webview.postMessage(msg);
+  }
+
+  /** Everything the webview needs to show the current state (after it loads or reloads). */
+  private replay(): void {
+    const msgs: (ToWebview | undefined)[] = [this.initMsg, this.tensorMsg, this.resultMsg, this.checksMsg, this.errorMsg];
+    for (const m of msgs) if (m) void this.panel.webview.postMessage(m);
+    if (this.busyWhat) void this.panel.webview.postMessage({ type: 'busy', busy: true, what: this.busyWhat } satisfies ToWebview);
+  }
+
+  private notify(msg: ToWebview | FromWebview): void {
+    const ready = this.waiters.filter((w) => w.type === msg.type);
+    this.waiters = this.waiters.filter((w) => w.type !== msg.type);
+    for (const w of ready) w.resolve(msg);
+  }
+
+  private setBusy(busy: boolean, what: string): void {
+    this.busyWhat = busy ? what : '';
+    this.post({ type: 'busy', busy, what });
+  }
+
+  private async load(): Promise<void> {
+    const label = labelOf(this.src);
+    try {
+      const s = this.src;
+      let loaded;
+      if (s.kind === 'literal') {
+        loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name: label, literal: s.text }));
+      } else {
+        const uri = vscode.Uri.parse(s.uri);
+        const bytes = this.given.bytes ?? await readBytes(uri);
+        const name = baseName(uri);
+        loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name, bytes, selector: s.selector, listIfSeveral: true }));
+        if (loaded.kind === 'several') {
+          const pointer = await this.host.pickTensor(name, loaded.tensors);
+          if (pointer === undefined) {
+            this.dispose();
+            return;
+          }
+          this.src = { ...s, selector: pointer };
+          const title = labelOf(this.src);
+          this.panel.title = `NormScope: ${title}`;
+          this.post({ ...this.initMsg, title, source: persistable(this.src) });
+          loaded = await this.withProgress(`reading ${title}`, () => this.client.load({ label: title, name, bytes, selector: pointer }));
+        }
+      }
+      if (loaded.kind !== 'loaded') throw new Error('the worker listed tensors twice');
+      const settings = readSettings();
+      const params = initialParams(loaded.info.shape, settings.defaultOp, settings.defaultEps, this.given.params);
+      this.post({ type: 'tensor', info: loaded.info, choices: loaded.choices, params });
+      this.run(params, 0);
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        this.post({ type: 'error', scope: 'load', message: `Loading ${label} was cancelled. Close the panel and run "Normalize tensor" again.` });
+        return;
+      }
+      const message = e instanceof EngineError || e instanceof vscode.FileSystemError || e instanceof LoadError
+        ? `${label}: ${e.message}`
+        : `${label}: internal error (${e instanceof Error ? e.message : String(e)})`;
+      if (!(e instanceof EngineError || e instanceof LoadError || e instanceof vscode.FileSystemError)) this.host.log.error(e instanceof Error ? e : String(e));
+      this.post({ type: 'error', scope: 'load', message });
+    }
+  }
+
+  /** Runs the op with `params`: statistics first (result), then checks and flags; replaces any run in flight. */
+  private run(params: PanelParams, requestId: number): void {
+    const gen = ++this.generation;
+    if (this.client.busy) this.client.cancel(); // a newer run replaces it: stop the old one at once
+    const bins = readSettings().histogramBins;
+    const shape = this.tensorMsg?.info.shape ?? [];
+    // Fill op-specific defaults (e.g. groups when switching to GroupNorm) without overriding what was given.
+    const full = { ...paramsForOp(params.op, shape, params), ...params };
+    this.currentParams = full;
+    const current = () => gen === this.generation && !this.disposed;
+    void this.withProgress(`normalizing ${labelOf(this.src)}`, async (progress) => {
+      try {
+        this.setBusy(true, 'normalizing');
+        const view: AnalysisView = await this.client.analyze(full, bins);
+        if (!current()) return;
+        this.post({ type: 'result', requestId, params: full, view });
+        progress.report({ message: 'equivalence checks and health flags' });
+        this.setBusy(true, 'equivalence checks');
+        const c = await this.client.checks();
+        if (!current()) return;
+        this.post({ type: 'checks', requestId, checks: c.checks, flags: c.flags, ms: c.ms });
+        this.setBusy(false, '');
+      } catch (e) {
+        if (!current()) return;
+        this.setBusy(false, '');
+        if (e instanceof CancelledError) return; // cancel() already said so
+        if (e instanceof EngineError) {
+          const phase = this.resultMsg?.params === full ? 'checks' : 'params';
+          this.post({ type: 'error', scope: phase, requestId, field: phase === 'params' ? fieldOfError(e.message) : undefined, message: e.message });
+          return;
+        }
+        this.host.log.error(e instanceof Error ? e : String(e));
+        this.post({ type: 'error', scope: 'params', requestId, message: `internal error: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }, () => this.cancel());
+  }
+
+  /**
+   * Runs `work`; when it takes longer than PROGRESS_AFTER_MS a cancellable progress notification shows until
+   * it settles. Cancelling it calls `onCancel` (default: terminate the worker).
+   */
+  private async withProgress<T>(title: string, work: (progress: vscode.Progress<{ message?: string }>) => Promise<T>, onCancel = () => this.client.cancel()): Promise<T> {
+    let report: vscode.Progress<{ message?: string }> | undefined;
+    let lastMessage: string | undefined;
+    const progress: vscode.Progress<{ message?: string }> = {
+      report: (v) => { lastMessage = v.message; report?.report(v); },
+    };
+    const promise = work(progress);
+    let settled = false;
+    const done = promise.then(() => undefined, () => undefined).finally(() => { settled = true; });
+    const timer = setTimeout(() => {
+      if (settled || this.disposed) return;
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `NormScope: ${title}`, cancellable: true },
+        (p, token) => {
+          report = p;
+          if (lastMessage) p.report({ message: lastMessage });
+          token.onCancellationRequested(onCancel);
+          return done;
+        },
+      );
+    }, PROGRESS_AFTER_MS);
+    try {
+      return await promise;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async export(format: ExportFormat): Promise<void> {
+    const result = this.resultMsg;
+    if (!result) {
+      this.post({ type: 'error', scope: 'export', message: 'Nothing to export yet: the op has not run.' });
+      return;
+    }
+    const label = labelOf(this.src);
+    try {
+      switch (format) {
+        case 'npy': {
+          const uri = await this.host.saveDialog({
+            defaultUri: defaultSaveUri(this.src, `${result.view.op.op}norm.npy`),
+            filters: { 'NumPy array': ['npy'] },
+            title: 'Save the normalized tensor',
+          });
+          if (!uri) return;
+          const bytes = await this.client.npy();
+          await vscode.workspace.fs.writeFile(uri, bytes);
+          this.exports.push({ format, uri: uri.toString() });
+          this.post({ type: 'notice', message: `Saved ${baseName(uri)} (${bytes.length.toLocaleString('en-US')} bytes)` });
+          return;
+        }
+        case 'stats-json':
+        case 'stats-csv':
+        case 'snippet': {
+          const file = this.src.kind === 'file' && baseName(vscode.Uri.parse(this.src.uri)).endsWith('.npy') ? baseName(vscode.Uri.parse(this.src.uri)) : undefined;
+          const text = format === 'stats-json'
+            ? statsJson(label, result.params, result.view, this.checksMsg)
+            : format === 'stats-csv' ? statsCsv(result.view) : torchSnippet(result.view, result.params, file);
+          await vscode.env.clipboard.writeText(text);
+          this.exports.push({ format, text });
+          const what = format === 'stats-json' ? 'the stats as JSON' : format === 'stats-csv' ? 'the stats as CSV' : 'a PyTorch snippet';
+          this.post({ type: 'notice', message: `Copied ${what} to the clipboard` });
+          return;
+        }
+        default: {
+          const never: never = format;
+          throw new Error(`unknown export ${String(never)}`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof CancelledError) return;
+      this.post({ type: 'error', scope: 'export', message: `Export failed: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  private async savePng(dataUrl: string): Promise<void> {
+    try {
+      const op = this.resultMsg?.view.op.op ?? 'norm';
+      const uri = await this.host.saveDialog({
+        defaultUri: defaultSaveUri(this.src, `${op}norm.png`),
+        filters: { 'PNG image': ['png'] },
+        title: 'Save the charts as PNG',
+      });
+      if (!uri) return;
+      const bytes = new Uint8Array(Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+      await vscode.workspace.fs.writeFile(uri, bytes);
+      this.exports.push({ format: 'png', uri: uri.toString() });
+      this.post({ type: 'notice', message: `Saved ${baseName(uri)}` });
+    } catch (e) {
+      this.post({ type: 'error', scope: 'export', message: `Saving the PNG failed: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+}
+
+/** A file-reading failure with a message for people. */
+class LoadError extends Error {}
+
+async function readBytes(uri: vscode.Uri): Promise<Uint8Array> {
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
+  if (stat.size > MAX_FILE_BYTES) throw new LoadError(`the file is ${stat.size} bytes; files over ${MAX_FILE_BYTES} bytes are not supported yet`);
+  return vscode.workspace.fs.readFile(uri);
+}
+
+/** Same parameters, whatever the key order. */
+function sameParams(a: PanelParams, b: PanelParams | undefined): boolean {
+  const canon = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])
+    : v);
+  return b !== undefined && JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+function record<T>(log: T[], msg: T): void {
+  log.push(msg);
+  if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
+}
+
+/** The last path segment of a URI. */
+export function baseName(uri: vscode.Uri): string {
+  const p = uri.path;
+  return p.slice(p.lastIndexOf('/') + 1) || p;
+}
+
+/** "file.json#/a/b", "x.npy" or the literal's label. */
+export function labelOf(s: SourceRef): string {
+  if (s.kind === 'literal') return s.label;
+  const name = baseName(vscode.Uri.parse(s.uri));
+  return s.selector !== undefined && s.selector !== '' ? `${name}#${s.selector}` : name;
+}
+
+/** The source as the webview may persist it (huge selections are not kept). */
+function persistable(s: SourceRef): SourceRef {
+  return s.kind === 'literal' && s.text.length > LITERAL_PERSIST_LIMIT ? { ...s, text: '' } : s;
+}
+
+function defaultSaveUri(s: SourceRef, suffix: string): vscode.Uri | undefined {
+  if (s.kind === 'file') {
+    const uri = vscode.Uri.parse(s.uri);
+    const base = baseName(uri).replace(/\.[^.]*$/, '');
+    return vscode.Uri.joinPath(uri, '..', `${base}.${suffix}`);
+  }
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return folder ? vscode.Uri.joinPath(folder, `selection.${suffix}`) : undefined;
+}
+
+function nonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
+  return s;
+}
+
+/** The panel's page: strict CSP with a nonce, the bundled script and stylesheet from the extension only. */
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const n = nonce();
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${n}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${css}">
+<title>NormScope</title>
+</head>
+<body>
+<main id="app" aria-busy="true"><p class="muted">Loading...</p></main>
+<script nonce="${n}" src="${script}"></script>
+</body>
+</html>`;
+}
+
+/** Re-opens panels after a window reload from what their webviews persisted. */
+export function registerPanelSerializer(host: PanelHost): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+    async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+      try {
+        const s = parsePersistedState(state);
+        new NormPanel(panel, s.source, host, { params: s.params });
+      } catch (e) {
+        host.log.warn(`could not restore a NormScope panel: ${e instanceof Error ? e.message : String(e)}`);
+        panel.dispose();
+      }
+    },
+  });
+}
+
+/** Opens a new panel beside the active editor for `source`. */
+export function openPanel(source: SourceRef, host: PanelHost, given: { params?: Partial<PanelParams>; bytes?: Uint8Array } = {}): NormPanel {
+  const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, `NormScope: ${labelOf(source)}`, vscode.ViewColumn.Active, {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(host.extensionUri, 'dist'), vscode.Uri.joinPath(host.extensionUri, 'media')],
+  });
+  return new NormPanel(panel, source, host, given);
+}
