@@ -102,3 +102,98 @@ export function drawHistogram(canvas: HTMLCanvasElement, spec: HistogramSpec): C
     },
   });
 }
+
+/** One line of a profile chart: a value per channel (null where undefined). */
+export interface ProfileLine {
+  readonly label: string;
+  readonly values: readonly (number | null)[];
+  readonly color: string;
+  readonly dashed?: boolean;
+}
+
+export interface ProfileSpec {
+  /** x labels, e.g. channel numbers. */
+  readonly labels: readonly string[];
+  readonly lines: readonly ProfileLine[];
+  readonly textColor?: string;
+  readonly gridColor?: string;
+}
+
+/** Draws per-channel values (e.g. mean and std before and after) as lines with a legend. */
+export function drawProfile(canvas: HTMLCanvasElement, spec: ProfileSpec): Chart {
+  const text = spec.textColor ?? '#888';
+  const grid = spec.gridColor ?? 'rgba(128,128,128,0.2)';
+  const many = spec.labels.length > 64;
+  return new Chart(canvas, {
+    type: 'line',
+    data: {
+      labels: [...spec.labels],
+      datasets: spec.lines.map((l) => ({
+        type: 'line' as const,
+        label: l.label,
+        data: [...l.values],
+        borderColor: l.color,
+        backgroundColor: l.color,
+        borderWidth: 1.5,
+        borderDash: l.dashed ? [4, 3] : [],
+        pointRadius: many ? 0 : 2,
+        spanGaps: true,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      plugins: {
+        legend: { display: true, labels: { color: text, boxWidth: 12, boxHeight: 2 } },
+        tooltip: {
+          enabled: true,
+          callbacks: {
+            title: (items) => `channel ${items[0].label}`,
+            label: (item) => `${item.dataset.label}: ${item.parsed.y === null ? '-' : short(item.parsed.y as number)}`,
+          },
+        },
+      },
+      scales: {
+        x: { ticks: { color: text, maxTicksLimit: 16, maxRotation: 0 }, grid: { display: false } },
+        y: { ticks: { color: text, maxTicksLimit: 5 }, grid: { color: grid } },
+      },
+    },
+  });
+}
+
+/** Number of pixels of `canvas` with any opacity: how tests and the panel tell a painted chart from a blank one. */
+export function paintedPixels(canvas: HTMLCanvasElement): number {
+  const ctx = canvas.getContext('2d');
+  if (!ctx || canvas.width === 0 || canvas.height === 0) return 0;
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+  return n;
+}
+
+/** Chart colours from VS Code's theme variables (webview and notebook renderer), with fallbacks. */
+export interface ThemeColors {
+  readonly before: string;
+  readonly after: string;
+  readonly accent: string;
+  readonly warn: string;
+  readonly text: string;
+  readonly grid: string;
+  readonly background: string;
+}
+
+export function themeColors(el: Element = document.body): ThemeColors {
+  const css = getComputedStyle(el);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  return {
+    before: v('--vscode-charts-blue', '#3794ff'),
+    after: v('--vscode-charts-green', '#89d185'),
+    accent: v('--vscode-charts-purple', '#b180d7'),
+    warn: v('--vscode-charts-orange', '#d18616'),
+    text: v('--vscode-descriptionForeground', v('--vscode-foreground', '#888')),
+    grid: 'rgba(128,128,128,0.22)',
+    background: v('--vscode-editor-background', '#1e1e1e'),
+  };
+}
