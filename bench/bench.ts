@@ -1,11 +1,16 @@
 /**
- * Times the engine's ops (plain TypeScript kernels, 1 thread) on the benchmark shapes. Invoked by bench/run.mjs,
- * which bundles this file, runs it, times torch on the same cases and prints the table.
- * Prints one JSON array of {op, shape, impl, threads, median_ms, gbps} to stdout.
+ * Times the engine's ops on the benchmark shapes: the TypeScript kernels (1 thread) and the WebAssembly SIMD
+ * kernels (1 thread, and 2 threads through KernelPool), and measures the fast kernels' error against the
+ * float64 result of the TypeScript kernels. Invoked by bench/run.mjs after `npm run build` (it reads
+ * dist/kernels.wasm and dist/kernelWorker.js), which times torch on the same cases and prints the table.
+ * Prints one JSON array of {op, label, shape, impl, threads, median_ms, gbps[, max_ulps, inexact]} to stdout.
  */
-import { normalize } from '../src/engine/ops';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { FLOAT32_EPS, normalize } from '../src/engine/ops';
 import { NormParams } from '../src/engine/params';
-import { tensor } from '../src/engine/tensor';
+import { contiguous, tensor } from '../src/engine/tensor';
+import { KernelPool, createFastKernels } from '../src/node/pool';
 import { CASES } from './cases';
 
 function randn(n: number, seed: number): Float32Array {
@@ -25,43 +30,87 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function time(fn: () => void, minRuns = 7, minMs = 600): number {
-  fn(); fn(); // warm up (JIT)
+async function time(fn: () => unknown, minRuns = 9, minMs = 600): Promise<number> {
+  await fn(); await fn(); // warm up (JIT, wasm tier-up, first touch of the output pages)
   const times: number[] = [];
   const start = performance.now();
   while (times.length < minRuns || performance.now() - start < minMs) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
     if (times.length >= 200) break;
   }
   return median(times);
 }
 
-const rows = [];
-const inputs = new Map<string, Float32Array>();
-for (const c of CASES) {
-  const key = c.shape.join('x');
-  if (!inputs.has(key)) inputs.set(key, randn(c.shape.reduce((a, b) => a * b, 1), 42));
-  const data = inputs.get(key)!;
-  const bytes = data.byteLength * 2; // one read, one write
-  if (c.op === 'copy') {
-    const dst = new Float32Array(data.length);
-    const ms = time(() => dst.set(data));
-    rows.push({ op: c.op, label: c.label, shape: c.shape, impl: 'ts', threads: 1, median_ms: ms, gbps: bytes / ms / 1e6 });
-    continue;
-  }
-  const x = tensor('float32', c.shape, data);
-  const C = c.shape[1];
-  const p: NormParams = {
-    op: c.op,
-    groups: c.groups,
-    normalized_shape: c.normalized_shape,
-    mode: c.mode,
-    running_mean: c.mode === 'eval' ? tensor('float32', [C], new Float32Array(C).fill(0.1)) : undefined,
-    running_var: c.mode === 'eval' ? tensor('float32', [C], new Float32Array(C).fill(1.5)) : undefined,
-  };
-  const ms = time(() => normalize(x, p));
-  rows.push({ op: c.op, label: c.label, shape: c.shape, impl: 'ts', threads: 1, median_ms: ms, gbps: bytes / ms / 1e6 });
+const u32 = new Uint32Array(1);
+const f32 = new Float32Array(u32.buffer);
+function ulp32(v: number): number {
+  f32[0] = Math.abs(v);
+  const a = f32[0];
+  u32[0] += 1;
+  return f32[0] - a;
 }
-process.stdout.write(JSON.stringify(rows));
+
+/** Largest distance in float32 ulps from a float64 reference, and how many elements differ from fround(reference). */
+function accuracy(ours: ArrayLike<number>, ref: ArrayLike<number>): { max_ulps: number; inexact: number } {
+  let maxUlps = 0;
+  let exact = 0;
+  for (let i = 0; i < ours.length; i++) {
+    if (ours[i] === Math.fround(ref[i])) { exact++; continue; }
+    maxUlps = Math.max(maxUlps, Math.abs(ours[i] - ref[i]) / ulp32(ref[i]));
+  }
+  return { max_ulps: maxUlps, inexact: ours.length - exact };
+}
+
+async function main(): Promise<void> {
+  const fast = createFastKernels(readFileSync(path.resolve('dist/kernels.wasm')));
+  if (!fast) throw new Error('the WebAssembly kernels did not load');
+  const pool = await KernelPool.create(fast, 2, path.resolve('dist/kernelWorker.js'));
+
+  const rows: object[] = [];
+  const inputs = new Map<string, Float32Array>();
+  for (const c of CASES) {
+    const key = c.shape.join('x');
+    if (!inputs.has(key)) {
+      // in the kernels' shared memory, where a front end reading a file for the fast path puts it
+      const a = fast.allocFloat32(c.shape.reduce((x, y) => x * y, 1))!;
+      a.set(randn(a.length, 42));
+      inputs.set(key, a);
+    }
+    const data = inputs.get(key)!;
+    const bytes = data.byteLength * 2; // one read, one write
+    const row = (impl: string, threads: number, ms: number, extra = {}): void => {
+      rows.push({ op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: ms, gbps: bytes / ms / 1e6, ...extra });
+    };
+    if (c.op === 'copy') {
+      const dst = new Float32Array(data.length);
+      row('ts', 1, await time(() => dst.set(data), 15));
+      continue;
+    }
+    const x = tensor('float32', c.shape, data);
+    const C = c.shape[1];
+    const p: NormParams = {
+      op: c.op,
+      groups: c.groups,
+      normalized_shape: c.normalized_shape,
+      mode: c.mode,
+      running_mean: c.mode === 'eval' ? tensor('float32', [C], new Float32Array(C).fill(0.1)) : undefined,
+      running_var: c.mode === 'eval' ? tensor('float32', [C], new Float32Array(C).fill(1.5)) : undefined,
+    };
+    const xHeap = tensor('float32', c.shape, Float32Array.from(data)); // the reference path's own array
+  row('ts', 1, await time(() => normalize(xHeap, p)));
+    // the float64 result of the reference kernels (RMSNorm with float32's eps, as for float32 input)
+    const x64 = tensor('float64', c.shape, Float64Array.from(data));
+    const ref = contiguous(normalize(x64, c.op === 'rms' ? { ...p, eps: FLOAT32_EPS } : p).output).data as Float64Array;
+    const once = fast.normalize(x, p);
+    const acc = accuracy(once.output.data as Float32Array, ref);
+    fast.release(once.output);
+    row('wasm', 1, await time(() => fast.release(fast.normalize(x, p).output), 15), acc);
+    row('wasm', 2, await time(async () => fast.release((await pool.normalize(x, p)).output), 15));
+  }
+  await pool.close();
+  process.stdout.write(JSON.stringify(rows));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,5 +1,7 @@
-// `npm run bench`: times the engine's ops and, where /usr/bin/python3 has torch, torch with 1 thread on the same
-// cases in the same run; prints a table with ratios and writes bench/results.json. No speed asserts anywhere.
+// `npm run bench`: times the engine's ops (TypeScript kernels; WebAssembly SIMD kernels on 1 and 2 threads) and,
+// where /usr/bin/python3 has torch, torch with 1 and 2 threads on the same cases in the same run; prints a table
+// with ratios and the fast kernels' error against a float64 reference, and writes bench/results.json.
+// No speed asserts anywhere.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,23 +30,30 @@ function runTorch(threads) {
 
 console.log(`NormScope benchmark on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
 const engine = runNode();
-const torch1 = runTorch(1);
-if (!torch1) console.log('(torch not found under /usr/bin/python3: torch columns are empty)');
+const torch = { 1: runTorch(1), 2: runTorch(2) };
+if (!torch[1]) console.log('(torch not found under /usr/bin/python3: torch columns are empty)');
 
-const rows = engine.map((r) => {
-  const key = `${r.label}|${r.shape.join('x')}`;
-  const t = torch1 ? torch1[key] ?? null : null;
-  return { op: r.op, label: r.label, shape: r.shape, impl: r.impl, threads: r.threads, median_ms: r.median_ms, gbps: r.gbps, torch_median_ms: t };
-});
-writeFileSync('bench/results.json', JSON.stringify(rows.map(({ label, ...r }) => ({ ...r, case: label })), null, 2) + '\n');
+const torchMs = (r, threads) => torch[threads]?.[`${r.label}|${r.shape.join('x')}`] ?? null;
+const rows = engine.map((r) => ({
+  op: r.op, label: r.label, shape: r.shape, impl: r.impl, threads: r.threads, median_ms: r.median_ms, gbps: r.gbps,
+  torch_median_ms: torchMs(r, r.threads), torch1_median_ms: torchMs(r, 1),
+  ...(r.max_ulps !== undefined ? { max_ulps: r.max_ulps, inexact: r.inexact } : {}),
+}));
+writeFileSync('bench/results.json', JSON.stringify(rows.map(({ label, torch1_median_ms, ...r }) => ({ ...r, case: label })), null, 2) + '\n');
 
 const fmt = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
-const header = ['shape', 'case', 'impl', 'thr', 'ms', 'GB/s', 'torch ms', 'ours/torch'];
-const lines = rows.map((r) => [r.shape.join('x'), r.label, r.impl, String(r.threads), fmt(r.median_ms), fmt(r.gbps, 1), fmt(r.torch_median_ms), r.torch_median_ms ? fmt(r.median_ms / r.torch_median_ms) + 'x' : '-']);
+const ratio = (a, b) => (a && b ? fmt(a / b) + 'x' : '-');
+const header = ['shape', 'case', 'impl', 'thr', 'ms', 'GB/s', 'torch ms', 'ours/torch', 'ours/torch 1t', 'max ulp', 'inexact'];
+const lines = rows.map((r) => [r.shape.join('x'), r.label, r.impl, String(r.threads), fmt(r.median_ms), fmt(r.gbps, 1),
+  fmt(r.torch_median_ms), ratio(r.median_ms, r.torch_median_ms), ratio(r.median_ms, r.torch1_median_ms),
+  r.max_ulps === undefined ? '' : fmt(r.max_ulps), r.inexact === undefined ? '' : `${r.inexact}/${r.shape.reduce((a, b) => a * b, 1)}`]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
 const show = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 console.log(show(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const l of lines) console.log(show(l));
-console.log('\nms: median wall time per call; GB/s counts one read and one write of the tensor; ratio < 1 means faster than torch.');
+console.log('\nms: median wall time per call; GB/s counts one read and one write of the tensor; ratio < 1 means faster than torch');
+console.log('(same thread count; "1t": torch on 1 thread). max ulp, inexact: the WebAssembly output against the float64');
+console.log('result of the TypeScript kernels (inexact: elements not equal to its float32 rounding). wasm inputs live in the');
+console.log('kernels\' shared memory (a front end reads files there); TypeScript inputs in an ordinary array.');
 console.log('wrote bench/results.json');

@@ -358,26 +358,31 @@
   ;; b != 0 too: float64 arrays of K) elementwise ((x - mean) * inv) * w[j] + b[j], else (x - mean) * inv.
   (func (export "layer_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
         (param $eps f64) (param $w i32) (param $b i32) (param $stats i32)
-    (local $row i32) (local $off i32) (local $inv f64)
+    (local $row i32) (local $off i32) (local $inv f64) (local $k f64) (local $dm f64) (local $v f64)
     (global.set $plain (i32.const 1))
+    (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
     (local.set $row (local.get $r0))
-    (block $done
-      (loop $rows
-        (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
-        (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
-        (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $K))
-        (if (local.get $stats) (then
-          (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4)))
-            (f64.add (global.get $k) (global.get $dm)))
-          (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (global.get $var))))
-        (local.set $inv (call $invstd (global.get $var) (local.get $eps) (i32.const 0)))
-        (if (local.get $w)
-          (then (call $affine_w (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
-            (local.get $K) (global.get $k) (global.get $dm) (local.get $inv) (local.get $w) (local.get $b)))
-          (else (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
-            (local.get $K) (global.get $k) (local.get $inv) (f64.neg (f64.mul (global.get $dm) (local.get $inv))))))
-        (local.set $row (i32.add (local.get $row) (i32.const 1)))
-        (br $rows))))
+    (call $moments (i32.add (local.get $x) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2))) (local.get $K))
+    ;; software-pipelined: the next row's statistics are taken before this row's output is written, so the
+    ;; latency of this row's sqrt and division hides behind independent work (rows may be as short as 56)
+    (loop $rows
+      (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+      (local.set $k (global.get $k))
+      (local.set $dm (global.get $dm))
+      (local.set $v (global.get $var))
+      (if (local.get $stats) (then
+        (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (f64.add (local.get $k) (local.get $dm)))
+        (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (local.get $v))))
+      (local.set $inv (call $invstd (local.get $v) (local.get $eps) (i32.const 0)))
+      (if (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1)) (then
+        (call $moments (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))) (local.get $K))))
+      (if (local.get $w)
+        (then (call $affine_w (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+          (local.get $K) (local.get $k) (local.get $dm) (local.get $inv) (local.get $w) (local.get $b)))
+        (else (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+          (local.get $K) (local.get $k) (local.get $inv) (f64.neg (f64.mul (local.get $dm) (local.get $inv))))))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $row) (local.get $r1)))))
 
   ;; RMSNorm over rows of K: inv = 1 / sqrt(sum x^2 / K + eps); out = (x * inv) * w[j] (w != 0) or x * inv.
   ;; stats[r] gets (mean square, 0).
