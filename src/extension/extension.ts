@@ -2,6 +2,7 @@
 // each implemented in its own file in this folder.
 import type * as vscode from 'vscode';
 import { createApi, NormScopeApi } from './api';
+import { registerHover } from './hover';
 import { registerNormalizeCommand } from './normalizeCommand';
 import { registerNpyEditor } from './npyEditor';
 import { registerPanelSerializer } from './panel';
@@ -13,6 +14,7 @@ export function activate(context: vscode.ExtensionContext): NormScopeApi {
   context.subscriptions.push(registerNormalizeCommand(panels));
   context.subscriptions.push(registerPanelSerializer(panels));
   context.subscriptions.push(registerNpyEditor(panels));
+  context.subscriptions.push(registerHover());
   return createApi(panels);
 }
 

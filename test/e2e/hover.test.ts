@@ -1,0 +1,61 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { activeEditor, hoverWord, workbench } from './workbench';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const sample = path.join(repoRoot, 'test/fixtures/hover/sample.py');
+/** The README shows this one (committed). */
+const readmeShot = path.join(repoRoot, 'media/screenshots/hover.png');
+
+/** Opens a file outside the workspace folder by its absolute path through Quick Open (Ctrl+P). */
+async function openPath(page: Page, file: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(file);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+  await activeEditor(page).locator('.view-lines').waitFor();
+}
+
+describe('hover over a tensor literal (real workbench)', () => {
+  it('shows shape, dtype and statistics of np.array in a .py file, with working links', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    const hover = await hoverWord(page, '[3, 4]');
+    const body = hover.locator('.hover-contents', { hasText: 'NormScope' }).first();
+    await body.waitFor();
+    const text = ((await body.textContent()) ?? '').replace(/\u00a0/g, ' ');
+    assert.match(text, /NormScope · np\.array · float32 \(explicit\)/);
+    assert.match(text, /shape \(2, 2\) · 4 elements/);
+    assert.match(text, /mean\s*std \(population\)\s*min\s*max\s*NaN\s*Inf\s*2\.5\s*1\.11803\s*1\s*4\s*0\s*0/);
+    assert.match(text, /histogram of 16 bins, 1 to 4/);
+    assert.match(text, /Normalize tensor/);
+    // The Copy stats link is a trusted command link: clicking it runs normscope.copyStats.
+    await hover.getByRole('link', { name: 'Copy stats' }).click();
+    await page.locator('.statusbar', { hasText: 'NormScope: statistics copied' }).waitFor();
+  });
+
+  it('shows channel means of a rank-3 literal (the README screenshot)', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    const hover = await hoverWord(page, '1.96');
+    const body = hover.locator('.hover-contents', { hasText: 'NormScope' }).first();
+    await body.waitFor();
+    const text = ((await body.textContent()) ?? '').replace(/\u00a0/g, ' ');
+    assert.match(text, /shape \(2, 3, 6\) · 36 elements/);
+    assert.match(text, /0\.266389\s*1\.52127\s*-1\.66\s*3\.9\s*0\s*0/);
+    assert.match(text, /channel means \(axis 1 of 3\): c0 -0\.114167 · c1 2\.12417 · c2 -1\.21083/);
+    const box = (await hover.boundingBox())!;
+    fs.mkdirSync(path.dirname(readmeShot), { recursive: true });
+    await page.screenshot({ path: readmeShot, clip: { x: 0, y: 0, width: Math.min(1400, Math.max(1000, box.x + box.width + 40)), height: Math.min(900, box.y + box.height + 260) } });
+  });
+
+  it('shows nothing for a list comprehension', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    await assert.rejects(hoverWord(page, 'i * i', 5_000), /no hover/);
+  });
+});
