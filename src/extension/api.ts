@@ -3,7 +3,7 @@
  * of the open panels and, for tests, hooks to answer the dialogs a test cannot click.
  */
 import type * as vscode from 'vscode';
-import type { JsonTensorInfo } from '../engine/formats/json';
+import type { TensorChoice } from './workerMessages';
 import { NormPanel, PanelHost, PanelProbe } from './panel';
 
 export interface NormScopeApi {
@@ -11,8 +11,8 @@ export interface NormScopeApi {
   panels(): readonly PanelProbe[];
   /** Replaces the save dialog (undefined restores VS Code's). */
   setSaveDialog(fn: ((options: vscode.SaveDialogOptions) => Thenable<vscode.Uri | undefined>) | undefined): void;
-  /** Replaces the QuickPick of JSON tensors (undefined restores VS Code's). */
-  setTensorPick(fn: ((label: string, tensors: readonly JsonTensorInfo[]) => Promise<string | undefined>) | undefined): void;
+  /** Replaces the QuickPick of a file's tensors (undefined restores VS Code's). */
+  setTensorPick(fn: ((label: string, tensors: readonly TensorChoice[]) => Promise<string | undefined>) | undefined): void;
 }
 
 type MutableHost = { -readonly [K in keyof PanelHost]: PanelHost[K] };

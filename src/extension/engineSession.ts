@@ -11,6 +11,7 @@ import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
 import { listJsonTensors, decodeJsonText } from '../engine/formats/json';
 import { loadTensor, detectFormat } from '../engine/formats/input';
+import { listTensors } from '../engine/formats/open';
 import { parseLiteral } from '../engine/formats/literal';
 import { writeNpy } from '../engine/formats/npy';
 import { normalize } from '../engine/ops';
@@ -19,7 +20,7 @@ import { channelLayout, sideStats, SideStats } from '../engine/stats';
 import { numel, Tensor, toComputeArray } from '../engine/tensor';
 import type { AnalysisView } from '../protocol/messages';
 import { checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
-import type { WorkerReply, WorkerRequest } from './workerMessages';
+import type { TensorChoice, WorkerReply, WorkerRequest } from './workerMessages';
 
 interface Last {
   readonly params: NormParams;
@@ -57,12 +58,13 @@ export class EngineSession {
           x = parseLiteral(req.literal).tensor;
         } else {
           const bytes = req.bytes ?? new Uint8Array(0);
-          if (req.listIfSeveral && req.selector === undefined && detectFormat(req.name, bytes) === 'json') {
-            const tensors = listJsonTensors(decodeJsonText(bytes));
-            if (tensors.length === 0) throw new NormScopeError('no tensor (array of numbers or {shape, data} object) in this JSON document');
-            if (tensors.length > 1 || tensors[0].pointer !== '') return { id: req.id, ok: true, kind: 'several', tensors };
+          let selector = req.selector;
+          if (req.listIfSeveral && selector === undefined) {
+            const tensors = this.list(req.name, bytes);
+            if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors };
+            if (tensors.length === 1 && tensors[0].selector !== '') selector = tensors[0].selector;
           }
-          x = loadTensor(req.name, bytes, req.selector);
+          x = loadTensor(req.name, bytes, selector);
         }
         this.x = x;
         return {
@@ -111,6 +113,17 @@ export class EngineSession {
         throw new Error(`unknown worker request ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** The tensors of a .json/.npz/.safetensors file (empty for .npy: it holds one). */
+  private list(name: string, bytes: Uint8Array): TensorChoice[] {
+    if (detectFormat(name, bytes) === 'json') {
+      const tensors = listJsonTensors(decodeJsonText(bytes));
+      if (tensors.length === 0) throw new NormScopeError('no tensor (array of numbers or {shape, data} object) in this JSON document');
+      return tensors.map((t) => ({ selector: t.pointer, shape: t.shape, dtype: t.dtype }));
+    }
+    const listing = listTensors(name, bytes);
+    return listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [];
   }
 
   private tensor(): Tensor {

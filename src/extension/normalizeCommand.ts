@@ -2,7 +2,8 @@
  * The "Normalize tensor" command (normscope.normalizeTensor). The tensor comes from, in this order:
  *   1. the argument: a Uri, or {uri, selector?, op?, params?} (keybindings, menus, other extensions);
  *   2. the selection in the active text editor (a tensor literal);
- *   3. the active .json document (a QuickPick of JSON Pointers when it holds several tensors);
+ *   3. the active .json document (a QuickPick of JSON Pointers when it holds several tensors; .npz and
+ *      .safetensors files get the same pick of their members);
  *   4. the active .npy file (its custom editor tab, or a text tab);
  *   5. a file picker filtered to the supported files.
  * Files are read with vscode.workspace.fs, so remote and virtual workspaces work too.
@@ -16,7 +17,7 @@ export const NORMALIZE_COMMAND = 'normscope.normalizeTensor';
 /** The command's argument when called with an object. */
 export interface NormalizeArgs {
   readonly uri: vscode.Uri | string;
-  /** A JSON Pointer into a .json file. */
+  /** A JSON Pointer into a .json file, or a member name of an .npz/.safetensors file. */
   readonly selector?: string;
   readonly op?: PanelParams['op'];
   /** Parameters in the engine's vocabulary (PanelParams). */
@@ -57,7 +58,7 @@ export function sourceFromArgument(arg: unknown): { source: SourceRef; params?: 
   return { source: a.selector !== undefined ? { kind: 'file', uri, selector: a.selector } : { kind: 'file', uri }, params };
 }
 
-const SUPPORTED = ['npy', 'json'];
+const SUPPORTED = ['npy', 'json', 'npz', 'safetensors'];
 
 function isJsonDocument(doc: vscode.TextDocument): boolean {
   return doc.languageId === 'json' || doc.languageId === 'jsonc' || /\.json$/i.test(doc.uri.path);
@@ -92,7 +93,7 @@ async function sourceFromWorkbench(): Promise<{ source: SourceRef; bytes?: Uint8
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
     openLabel: 'Normalize',
-    title: 'Normalize tensor: pick a .npy or .json file',
+    title: 'Normalize tensor: pick a tensor file (.npy, .json, .npz, .safetensors)',
     filters: { Tensors: SUPPORTED },
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });

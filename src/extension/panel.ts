@@ -5,7 +5,7 @@
  * The webview persists {source, params}; WebviewPanelSerializer re-opens the panel after a window reload.
  */
 import * as vscode from 'vscode';
-import type { JsonTensorInfo } from '../engine/formats/json';
+import type { TensorChoice } from './workerMessages';
 import {
   AnalysisView, ChecksMessage, ErrorMessage, ExportFormat, FromWebview, InitMessage, PanelParams, parseFromWebview,
   parsePersistedState, ResultMessage, SourceRef, TensorMessage, ToWebview,
@@ -26,8 +26,8 @@ export const MAX_FILE_BYTES = 2 ** 31 - 1;
 export interface PanelHost {
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
-  /** Asks which tensor of a JSON document to show (undefined: the user dismissed the pick). */
-  pickTensor(label: string, tensors: readonly JsonTensorInfo[]): Promise<string | undefined>;
+  /** Asks which tensor of a file that holds several to show (undefined: the user dismissed the pick). */
+  pickTensor(label: string, tensors: readonly TensorChoice[]): Promise<string | undefined>;
   /** Asks where to save (replaceable by tests). */
   saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
 }
@@ -246,7 +246,7 @@ export class NormPanel implements PanelProbe {
         loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name, bytes, selector: s.selector, listIfSeveral: true }));
         if (loaded.kind === 'several') {
           const pointer = await this.host.pickTensor(name, loaded.tensors);
-          if (pointer === undefined) {
+          if (pointer === undefined || this.disposed) {
             this.dispose();
             return;
           }

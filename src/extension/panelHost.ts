@@ -1,6 +1,6 @@
 /** The services panels share: the extension's folder, its log, the JSON tensor pick and the save dialog. */
 import * as vscode from 'vscode';
-import type { JsonTensorInfo } from '../engine/formats/json';
+import type { TensorChoice } from './workerMessages';
 import type { PanelHost } from './panel';
 
 /** Creates the PanelHost for this extension; the log channel is disposed with the extension. */
@@ -10,18 +10,18 @@ export function createPanelHost(context: vscode.ExtensionContext): PanelHost & {
   const host = {
     extensionUri: context.extensionUri,
     log,
-    async pickTensor(label: string, tensors: readonly JsonTensorInfo[]): Promise<string | undefined> {
+    async pickTensor(label: string, tensors: readonly TensorChoice[]): Promise<string | undefined> {
       const items = tensors.map((t) => ({
-        label: t.pointer === '' ? '(the whole document)' : t.pointer,
+        label: t.selector === '' ? '(the whole document)' : t.selector,
         description: `[${t.shape.join(', ')}] ${t.dtype}`,
-        pointer: t.pointer,
+        selector: t.selector,
       }));
       const pick = await vscode.window.showQuickPick(items, {
         title: `${label} holds ${tensors.length} tensors: which one?`,
-        placeHolder: 'JSON Pointer of the tensor to normalize',
+        placeHolder: 'the tensor to normalize (a JSON Pointer or a member name)',
         matchOnDescription: true,
       });
-      return pick?.pointer;
+      return pick?.selector;
     },
     saveDialog: (options: vscode.SaveDialogOptions) => vscode.window.showSaveDialog(options),
   };

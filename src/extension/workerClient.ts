@@ -6,9 +6,8 @@
  * No vscode import: unit tests run it against the built worker.
  */
 import { Worker } from 'node:worker_threads';
-import type { JsonTensorInfo } from '../engine/formats/json';
 import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
-import type { LoadRequest, WorkerReply, WorkerRequest } from './workerMessages';
+import type { LoadRequest, TensorChoice, WorkerReply, WorkerRequest } from './workerMessages';
 
 /** The work was cancelled (by the user, or replaced by newer work). */
 export class CancelledError extends Error {
@@ -53,12 +52,12 @@ export class WorkerClient {
   }
 
   /**
-   * Loads a tensor from a file's bytes (kept in shared memory) or a literal. For .json without a selector and
-   * `listIfSeveral`, answers with the tensors found when there are several (nothing is loaded then).
+   * Loads a tensor from a file's bytes (kept in shared memory) or a literal. Without a selector and with
+   * `listIfSeveral`, answers with the tensors found when the file holds several (nothing is loaded then).
    */
   async load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<
     | { kind: 'loaded'; info: TensorInfo; choices: ParamChoices }
-    | { kind: 'several'; tensors: readonly JsonTensorInfo[] }
+    | { kind: 'several'; tensors: readonly TensorChoice[] }
   > {
     const bytes = req.bytes && !(req.bytes.buffer instanceof SharedArrayBuffer) ? shareBytes(req.bytes) : req.bytes;
     const load: Omit<LoadRequest, 'id'> = { ...req, kind: 'load', bytes };

@@ -2,7 +2,7 @@
  * Messages between the extension host (workerClient.ts) and the engine worker (worker.ts). Private to the
  * host: the webview never sees these. Each request carries an id; the worker answers it exactly once.
  */
-import type { JsonTensorInfo } from '../engine/formats/json';
+import type { DType } from '../engine/dtype';
 import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
 
 /** Read a tensor from a file's bytes (shared, not copied) or from a literal's text. */
@@ -15,7 +15,7 @@ export interface LoadRequest {
   readonly bytes?: Uint8Array;
   readonly selector?: string;
   readonly literal?: string;
-  /** For .json without a selector: answer with the list when the document holds several tensors. */
+  /** Without a selector: answer with the list when the file (.json, .npz, .safetensors) holds several tensors. */
   readonly listIfSeveral?: boolean;
 }
 
@@ -39,11 +39,18 @@ export interface NpyRequest {
   readonly id: number;
 }
 
+/** One tensor of a file that holds several: its selector (JSON Pointer or member name), shape and dtype. */
+export interface TensorChoice {
+  readonly selector: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
 export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest;
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly kind: 'loaded'; readonly info: TensorInfo; readonly choices: ParamChoices }
-  | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly JsonTensorInfo[] }
+  | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly TensorChoice[] }
   | { readonly id: number; readonly ok: true; readonly kind: 'analyzed'; readonly view: AnalysisView }
   | { readonly id: number; readonly ok: true; readonly kind: 'checked'; readonly checks: readonly CheckView[]; readonly flags: readonly FlagView[]; readonly ms: number }
   | { readonly id: number; readonly ok: true; readonly kind: 'npy'; readonly bytes: Uint8Array }

@@ -49,9 +49,20 @@ describe('engine session (what the worker runs)', () => {
   it('lists the tensors of a JSON document that holds several, and loads one by pointer', () => {
     const s = new EngineSession();
     const listed = ok(s.handle({ kind: 'load', id: 1, label: 't', name: 'two_tensors.json', bytes: bytes('two_tensors.json'), listIfSeveral: true }), 'several');
-    assert.deepEqual(listed.tensors.map((t) => [t.pointer, t.shape]), [['/a', [2, 3]], ['/nested/b', [4]]]);
+    assert.deepEqual(listed.tensors.map((t) => [t.selector, t.shape]), [['/a', [2, 3]], ['/nested/b', [4]]]);
     const loaded = ok(s.handle({ kind: 'load', id: 2, label: 't', name: 'two_tensors.json', bytes: bytes('two_tensors.json'), selector: '/nested/b', listIfSeveral: true }), 'loaded');
     assert.deepEqual(loaded.info.shape, [4]);
+  });
+
+  it('lists the members of .npz and .safetensors files, and loads a single-member file directly', () => {
+    const s = new EngineSession();
+    const containers = path.resolve(__dirname, '../../../test/fixtures/containers');
+    const file = (name: string) => new Uint8Array(fs.readFileSync(path.join(containers, name)));
+    const npz = ok(s.handle({ kind: 'load', id: 1, label: 'n', name: 'savez_compressed.npz', bytes: file('savez_compressed.npz'), listIfSeveral: true }), 'several');
+    assert.ok(npz.tensors.length > 1 && npz.tensors.every((t) => t.selector !== '' && !t.selector.endsWith('.npy')));
+    const picked = ok(s.handle({ kind: 'load', id: 2, label: 'n', name: 'savez_compressed.npz', bytes: file('savez_compressed.npz'), selector: npz.tensors[0].selector }), 'loaded');
+    assert.deepEqual(picked.info.shape, npz.tensors[0].shape);
+    ok(s.handle({ kind: 'load', id: 3, label: 's', name: 'single.safetensors', bytes: file('single.safetensors'), listIfSeveral: true }), 'loaded');
   });
 
   it('loads a literal', () => {
