@@ -57,3 +57,4 @@ console.log('(same thread count; "1t": torch on 1 thread). max ulp, inexact: the
 console.log('result of the TypeScript kernels (inexact: elements not equal to its float32 rounding). wasm inputs live in the');
 console.log('kernels\' shared memory (a front end reads files there); TypeScript inputs in an ordinary array.');
 console.log('wrote bench/results.json');
+await import('./hover.mjs'); // hover latency for tensor literals (bench/hover.ts)
