@@ -58,3 +58,4 @@ console.log('result of the TypeScript kernels (inexact: elements not equal to it
 console.log('kernels\' shared memory (a front end reads files there); TypeScript inputs in an ordinary array.');
 console.log('wrote bench/results.json');
 await import('./hover.mjs'); // hover latency for tensor literals (bench/hover.ts)
+await import('./stream.mjs'); // streamed 1 GB / 4 GB files: time and peak RSS (bench/stream.mjs)

@@ -97,8 +97,8 @@ export function summaryOfMoments(m: Moments): Summary {
  */
 export class StreamingStats {
   private readonly accs: Moments[];
-  private readonly chunk: Moments[];
-  private readonly sums: Float64Array;
+  /** Scratch for one run of values in one channel (its `shift` is the run's own). */
+  private readonly run: Moments & { shift: number } = { ...newMoments(), shift: 0 };
   /** Per-channel shift (the channel's first finite value): moments are kept of x - shift, so that the means
    * merged across chunks stay small and exact next to off-centre data. */
   private readonly shift: Float64Array;
@@ -117,8 +117,6 @@ export class StreamingStats {
     if (!Number.isInteger(bins) || bins < 1 || bins > 10000) throw new RangeError(`bins must be an integer in 1..10000, got ${bins}`);
     const C = layout.channels;
     this.accs = Array.from({ length: C }, newMoments);
-    this.chunk = Array.from({ length: C }, newMoments);
-    this.sums = new Float64Array(C);
     this.shift = new Float64Array(C);
     this.shifted = new Uint8Array(C);
     this.hist = new Float64Array(C * bins);
@@ -131,62 +129,43 @@ export class StreamingStats {
 
   /** Pass 1: the moments of one chunk, merged into each channel. */
   addMoments(values: ArrayLike<number>, start: number): void {
-    const C = this.layout.channels;
-    const acc = this.chunk;
-    for (const m of acc) { m.count = 0; m.finite = 0; m.mean = 0; m.m2 = 0; m.min = Infinity; m.max = -Infinity; m.nan = 0; m.inf = 0; }
-    const sums = this.sums;
-    sums.fill(0);
+    const { channels: C, inner } = this.layout;
     const len = values.length;
-    const shift = this.shift, shifted = this.shifted;
-    // First the chunk's own per-channel sums, then deviations from the chunk's channel means.
-    this.runs(start, len, (c, i, end) => {
-      const m = acc[c];
-      if (!shifted[c]) {
-        for (let k = i; k < end; k++) if (values[k] - values[k] === 0) { shift[c] = values[k]; shifted[c] = 1; break; }
-      }
-      const K = shift[c];
-      let sum = 0, min = m.min, max = m.max, nan = 0, inf = 0;
-      for (let k = i; k < end; k++) {
-        const v = values[k];
-        if (v - v === 0) {
-          sum += v - K;
-          if (v < min) min = v;
-          if (v > max) max = v;
-        } else if (v !== v) nan++;
-        else inf++;
-      }
-      m.count += end - i; m.finite += end - i - nan - inf;
-      m.min = min; m.max = max; m.nan += nan; m.inf += inf;
-      sums[c] += sum;
-    });
-    for (let c = 0; c < C; c++) if (acc[c].finite) acc[c].mean = sums[c] / acc[c].finite;
-    const comps = sums;
-    comps.fill(0);
-    this.runs(start, len, (c, i, end) => {
-      const mean = acc[c].mean;
-      const K = shift[c];
-      let m2 = 0, comp = 0;
-      for (let k = i; k < end; k++) {
-        const v = values[k];
-        if (v - v !== 0) continue;
-        const d = (v - K) - mean;
-        m2 += d * d;
-        comp += d;
-      }
-      acc[c].m2 += m2;
-      comps[c] += comp;
-    });
-    for (let c = 0; c < C; c++) {
-      const m = acc[c];
-      if (m.count === 0) continue;
-      if (m.finite) {
-        m.mean += comps[c] / m.finite;
-        m.m2 = Math.max(0, m.m2 - (comps[c] * comps[c]) / m.finite);
-      }
-      mergeMoments(this.accs[c], m);
+    if (inner === 0 || C === 0) { this.seen1 += len; return; }
+    const run = this.run;
+    for (let i = 0; i < len;) {
+      const slab = Math.floor((start + i) / inner);
+      const end = Math.min(len, (slab + 1) * inner - start);
+      const c = slab % C;
+      runMoments(values, i, end, run);
+      const m = this.accs[c];
+      if (!this.shifted[c] && run.finite) { this.shift[c] = run.shift; this.shifted[c] = 1; }
+      // the run's mean relative to the channel's shift, so merged means stay of the size of the spread
+      run.mean += run.shift - this.shift[c];
+      mergeMoments(m, run);
+      i = end;
     }
     this.seen1 += len;
     this.edgesCache = null;
+  }
+
+  /** Pass 2: histogram counts of one chunk over the edges pass 1 fixed. */
+  addHistogram(values: ArrayLike<number>, start: number): void {
+    const edges = this.edges();
+    const bins = this.bins;
+    const lo = edges[0];
+    const scale = bins / (edges[bins] - lo);
+    const hist = this.hist;
+    const { channels: C, inner } = this.layout;
+    const len = values.length;
+    if (inner === 0 || C === 0) { this.seen2 += len; return; }
+    for (let i = 0; i < len;) {
+      const slab = Math.floor((start + i) / inner);
+      const end = Math.min(len, (slab + 1) * inner - start);
+      histogramRun(values, i, end, hist, (slab % C) * bins, bins, lo, scale);
+      i = end;
+    }
+    this.seen2 += len;
   }
 
   /** Each channel's merged moments so far. */
@@ -202,27 +181,6 @@ export class StreamingStats {
       this.edgesCache = histogramEdges(gmin, gmax, this.bins);
     }
     return this.edgesCache;
-  }
-
-  /** Pass 2: histogram counts of one chunk over the edges pass 1 fixed. */
-  addHistogram(values: ArrayLike<number>, start: number): void {
-    const edges = this.edges();
-    const bins = this.bins;
-    const lo = edges[0];
-    const scale = bins / (edges[bins] - lo);
-    const hist = this.hist;
-    this.runs(start, values.length, (c, i, end) => {
-      const base = c * bins;
-      for (let k = i; k < end; k++) {
-        const v = values[k];
-        if (v - v !== 0) continue;
-        let b = Math.floor((v - lo) * scale);
-        if (b >= bins) b = bins - 1;
-        else if (b < 0) b = 0;
-        hist[base + b]++;
-      }
-    });
-    this.seen2 += values.length;
   }
 
   /** The statistics so far (final once both passes have covered the tensor). */
@@ -250,18 +208,78 @@ export class StreamingStats {
     }
     return { overall: { ...summaryOfMoments(all), histogram: { edges, counts } }, edges, channels, groups };
   }
+}
 
-  /** Calls fn(channel, from, to) for each run of chunk positions [from, to) that lie in one channel's slab. */
-  private runs(start: number, len: number, fn: (c: number, from: number, to: number) => void): void {
-    const { channels: C, inner } = this.layout;
-    if (inner === 0 || C === 0) return;
-    let i = 0;
-    while (i < len) {
-      const pos = start + i;
-      const slab = Math.floor(pos / inner);
-      const end = Math.min(len, (slab + 1) * inner - start);
-      fn(slab % C, i, end);
-      i = end;
+/** Values per shift before the run's sums are trusted without a second pass (see runMoments). */
+const SHIFT_TRUST = 1024;
+
+/**
+ * Moments of values[from..to) into `out`, kept relative to `out.shift` (the run's first finite value). One pass
+ * of shifted sums d = x - shift, sum d and sum d^2, without NaN checks; the rare run with a non-finite value
+ * takes a checked loop, and the rare run whose first value lies far from its mean (mean^2 > SHIFT_TRUST var)
+ * a second pass about its mean, so M2 never suffers the cancellation of a far shift.
+ */
+function runMoments(values: ArrayLike<number>, from: number, to: number, out: Moments & { shift: number }): void {
+  let K = values[from];
+  let sd = 0, sq = 0, min = Infinity, max = -Infinity;
+  for (let k = from; k < to; k++) {
+    const x = values[k];
+    const d = x - K;
+    sd += d;
+    sq += d * d;
+    min = x < min ? x : min;
+    max = x > max ? x : max;
+  }
+  let n = to - from, nan = 0, inf = 0;
+  if (!(sq - sq === 0) || min === -Infinity || max === Infinity) {
+    // some value is NaN or infinite: count them and take the moments of the finite ones
+    K = NaN;
+    sd = 0; sq = 0; min = Infinity; max = -Infinity;
+    for (let k = from; k < to; k++) {
+      const x = values[k];
+      if (x - x === 0) {
+        if (K !== K) K = x;
+        const d = x - K;
+        sd += d;
+        sq += d * d;
+        if (x < min) min = x;
+        if (x > max) max = x;
+      } else if (x !== x) nan++;
+      else inf++;
     }
+    n -= nan + inf;
+  }
+  out.count = to - from; out.finite = n; out.nan = nan; out.inf = inf; out.min = min; out.max = max;
+  if (n === 0) { out.shift = 0; out.mean = 0; out.m2 = 0; return; }
+  let mean = sd / n;
+  let m2 = Math.max(0, sq - sd * mean);
+  if (mean * mean * n > SHIFT_TRUST * m2) {
+    // the shift was far from the mean: deviations from the mean itself, corrected two-pass
+    const c = K + mean;
+    let s2 = 0, comp = 0;
+    for (let k = from; k < to; k++) {
+      const x = values[k];
+      if (!(x - x === 0)) continue;
+      const d = x - c;
+      s2 += d * d;
+      comp += d;
+    }
+    mean += comp / n;
+    m2 = Math.max(0, s2 - (comp * comp) / n);
+  }
+  out.shift = K; out.mean = mean; out.m2 = m2;
+}
+
+/** Counts finite values[from..to) into hist[base..base+bins) (bin = floor((x - lo) * scale), last bin closed). */
+function histogramRun(
+  values: ArrayLike<number>, from: number, to: number, hist: Float64Array, base: number, bins: number, lo: number, scale: number,
+): void {
+  const last = bins - 1;
+  for (let k = from; k < to; k++) {
+    const x = values[k];
+    if (!(x - x === 0)) continue;
+    // x >= lo (the minimum), so truncation is floor; the maximum lands on `bins` and belongs to the last bin
+    const b = ((x - lo) * scale) | 0;
+    hist[base + (b > last ? last : b)]++;
   }
 }

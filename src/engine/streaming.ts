@@ -77,11 +77,15 @@ export async function forEachChunk(
 ): Promise<number> {
   if (!(chunk >= 1)) throw new RangeError(`chunk must be at least one element, got ${chunk}`);
   let chunks = 0;
-  for (let start = 0; start < src.count; start += chunk) {
-    const n = Math.min(chunk, src.count - start);
-    const raw = await src.readStorage(start, n);
-    await fn(computeValues(src.dtype, raw), start, tensor(src.dtype, [n], raw));
+  const read = (start: number) => src.readStorage(start, Math.min(chunk, src.count - start));
+  // the next chunk is read while this one is computed on, when the source allows overlapping reads
+  let next = src.count > 0 ? read(0) : null;
+  for (let start = 0; next; start += chunk) {
+    const raw = await next;
+    next = start + chunk < src.count ? (src.concurrent ? read(start + chunk) : null) : null;
+    await fn(computeValues(src.dtype, raw), start, tensor(src.dtype, [raw.length], raw));
     chunks++;
+    if (!next && !src.concurrent && start + chunk < src.count) next = read(start + chunk);
   }
   return chunks;
 }

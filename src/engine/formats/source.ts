@@ -20,7 +20,10 @@ export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
 export interface ByteSource {
   readonly size: number;
   readonly read: ReadAt;
-  /** Optional: reads up to dst.length bytes at `offset` straight into `dst` (no copy); returns the count. */
+  /**
+   * Optional: reads up to dst.length bytes at `offset` straight into `dst` (no copy); returns the count.
+   * Sources that have it are stateless: their reads may overlap.
+   */
   readonly readInto?: (offset: number, dst: Uint8Array) => Promise<number>;
 }
 
@@ -82,6 +85,8 @@ export interface TensorSource {
   readonly byteLength: number;
   /** Elements [start, start + count) as storage of the dtype in the host's byte order (a fresh array). */
   readStorage(start: number, count: number): Promise<Storage>;
+  /** True when readStorage calls may overlap (ranged reads without state), so the next chunk can be prefetched. */
+  readonly concurrent?: boolean;
 }
 
 /**
@@ -99,7 +104,7 @@ export function rawTensorSource(
   const size = itemSize(dtype);
   const count = numel(shape);
   return {
-    dtype, shape, fortranOrder, count, byteLength: count * size,
+    dtype, shape, fortranOrder, count, byteLength: count * size, concurrent: src.readInto !== undefined,
     async readStorage(start: number, n: number): Promise<Storage> {
       if (start < 0 || n < 0 || start + n > count) throw new RangeError(`elements ${start}..${start + n} outside 0..${count}`);
       const want = n * size;

@@ -1,0 +1,112 @@
+// Streamed-file rows of `npm run bench` (called from bench/run.mjs; also runs alone after a build:
+// `node bench/stream.mjs`). Writes a 1 GB and a 4 GB float32 .npy to the temp dir, runs the built CLI on each as
+// a user would (`normscope stats FILE --json`: streamed automatically, default 512 MiB budget; and a streamed
+// GroupNorm writing its output .npy), measures wall time and the CLI process's peak RSS, deletes the files, and
+// appends rows to bench/results.json. The files are written just before they are read, so they are read from
+// the page cache: the figures are the engine's and Node's, not the disk's.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const CLI = 'dist/cli.js';
+if (!existsSync(CLI)) throw new Error('bench/stream.mjs: build first (npm run build)');
+mkdirSync('bench/tmp', { recursive: true });
+const RSS_HOOK = path.resolve('bench/tmp/rss-hook.cjs');
+writeFileSync(RSS_HOOK, "process.on('exit', () => require('fs').writeFileSync(process.env.NORMSCOPE_RSS_OUT, String(process.resourceUsage().maxRSS * 1024)));\n");
+
+/** numpy's .npy v1 header for C-order little-endian float32 of `shape`, padded to 64 bytes. */
+function npyHeader(shape) {
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
+  const out = Buffer.alloc(total);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(out);
+  out.writeUInt16LE(dict.length, 8);
+  out.write(dict, 10, 'latin1');
+  return out;
+}
+
+/** Writes a float32 .npy of `shape`: N(1, 2) values, one 64 MiB block of them repeated. */
+function writeTensorFile(file, shape) {
+  const block = new Float32Array(16 * 2 ** 20);
+  let s = 12345;
+  const u = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
+  for (let i = 0; i < block.length; i++) block[i] = 1 + 2 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const bytes = new Uint8Array(block.buffer);
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, npyHeader(shape));
+    let left = shape.reduce((a, b) => a * b, 1) * 4;
+    while (left > 0) {
+      const n = Math.min(left, bytes.length);
+      writeSync(fd, bytes, 0, n);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs the CLI once; returns wall ms, the process's peak RSS and its JSON output. */
+function runCli(args, dir) {
+  const rssFile = path.join(dir, 'rss.txt');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--require', RSS_HOOK, CLI, ...args], {
+    encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NORMSCOPE_RSS_OUT: rssFile },
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`normscope ${args.join(' ')} failed: ${r.stderr}`);
+  return { ms, rss: Number(readFileSync(rssFile, 'utf8')), json: JSON.parse(r.stdout) };
+}
+
+const FILES = [
+  { label: '1 GB', shape: [80, 64, 224, 224], normalize: true },
+  { label: '4 GB', shape: [320, 64, 224, 224], normalize: true },
+];
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'normscope-bench-'));
+const cleanup = () => rmSync(dir, { recursive: true, force: true });
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
+const rows = [];
+try {
+  for (const f of FILES) {
+    const file = path.join(dir, 'x.npy');
+    const t0 = performance.now();
+    writeTensorFile(file, f.shape);
+    const bytes = f.shape.reduce((a, b) => a * b, 1) * 4;
+    console.error(`stream bench: wrote the ${f.label} file (${bytes} bytes) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const s = runCli(['stats', file, '--json'], dir);
+    rows.push({
+      op: 'stream-stats', shape: f.shape, impl: 'stream', threads: 1, median_ms: s.ms, gbps: bytes / s.ms / 1e6, torch_median_ms: null,
+      case: `stats of a ${f.label} .npy, streamed (${s.json.streamed.passes} passes)`, file_bytes: bytes, peak_rss_mb: s.rss / 2 ** 20,
+      budget_mb: s.json.streamed.budget_mb, chunks: s.json.streamed.chunks, runs: 1,
+    });
+    if (f.normalize) {
+      const out = path.join(dir, 'y.npy');
+      const n = runCli(['normalize', file, '--op', 'group', '--groups', '32', '--out', out, '--json'], dir);
+      rows.push({
+        op: 'stream-group', shape: f.shape, impl: 'stream', threads: 1, median_ms: n.ms, gbps: (2 * bytes) / n.ms / 1e6, torch_median_ms: null,
+        case: `GroupNorm(32) of a ${f.label} .npy to .npy, streamed (${n.json.streamed.passes} passes)`, file_bytes: bytes, peak_rss_mb: n.rss / 2 ** 20,
+        budget_mb: n.json.streamed.budget_mb, chunks: n.json.streamed.chunks, runs: 1,
+      });
+      rmSync(out, { force: true });
+    }
+    rmSync(file, { force: true });
+  }
+} finally {
+  cleanup();
+}
+
+const results = existsSync('bench/results.json') ? JSON.parse(readFileSync('bench/results.json', 'utf8')) : [];
+writeFileSync('bench/results.json', JSON.stringify([...results.filter((r) => r.impl !== 'stream'), ...rows], null, 2) + '\n');
+
+const header = ['file', 'case', 'time s', 'GB/s', 'peak RSS MiB', 'budget MiB', 'chunks'];
+const lines = rows.map((r) => [r.shape.join('x'), r.case, (r.median_ms / 1000).toFixed(2), r.gbps.toFixed(2), r.peak_rss_mb.toFixed(0), String(r.budget_mb), String(r.chunks)]);
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+const show = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+console.log(`\nStreamed files (one run each, the CLI as a child process, file in the page cache):`);
+console.log(show(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const l of lines) console.log(show(l));
+console.log('GB/s: file bytes per second of wall time (GroupNorm: bytes read + written); peak RSS: the CLI process\'s maxRSS.');
