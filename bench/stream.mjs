@@ -13,7 +13,7 @@ const CLI = 'dist/cli.js';
 if (!existsSync(CLI)) throw new Error('bench/stream.mjs: build first (npm run build)');
 mkdirSync('bench/tmp', { recursive: true });
 const RSS_HOOK = path.resolve('bench/tmp/rss-hook.cjs');
-writeFileSync(RSS_HOOK, "process.on('exit', () => require('fs').writeFileSync(process.env.NORMSCOPE_RSS_OUT, String(process.resourceUsage().maxRSS * 1024)));\n");
+writeFileSync(RSS_HOOK, "process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(process.env.NORMSCOPE_RSS_OUT, JSON.stringify({ rss: u.maxRSS * 1024, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000 })); });\n");
 
 /** numpy's .npy v1 header for C-order little-endian float32 of `shape`, padded to 64 bytes. */
 function npyHeader(shape) {
@@ -48,7 +48,7 @@ function writeTensorFile(file, shape) {
   }
 }
 
-/** Runs the CLI once; returns wall ms, the process's peak RSS and its JSON output. */
+/** Runs the CLI once; returns wall ms, the process's peak RSS and CPU time, and its JSON output. */
 function runCli(args, dir) {
   const rssFile = path.join(dir, 'rss.txt');
   const t0 = performance.now();
@@ -57,12 +57,13 @@ function runCli(args, dir) {
   });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`normscope ${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, rss: Number(readFileSync(rssFile, 'utf8')), json: JSON.parse(r.stdout) };
+  const { rss, cpu_ms } = JSON.parse(readFileSync(rssFile, 'utf8'));
+  return { ms, rss, cpu_ms, json: JSON.parse(r.stdout) };
 }
 
 const FILES = [
   { label: '1 GB', shape: [80, 64, 224, 224], normalize: true },
-  { label: '4 GB', shape: [320, 64, 224, 224], normalize: true },
+  { label: '4 GB', shape: [320, 64, 224, 224], normalize: false },
 ];
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'normscope-bench-'));
@@ -80,7 +81,7 @@ try {
     rows.push({
       op: 'stream-stats', shape: f.shape, impl: 'stream', threads: 1, median_ms: s.ms, gbps: bytes / s.ms / 1e6, torch_median_ms: null,
       case: `stats of a ${f.label} .npy, streamed (${s.json.streamed.passes} passes)`, file_bytes: bytes, peak_rss_mb: s.rss / 2 ** 20,
-      budget_mb: s.json.streamed.budget_mb, chunks: s.json.streamed.chunks, runs: 1,
+      budget_mb: s.json.streamed.budget_mb, chunks: s.json.streamed.chunks, cpu_ms: s.cpu_ms, runs: 1,
     });
     if (f.normalize) {
       const out = path.join(dir, 'y.npy');
@@ -88,7 +89,7 @@ try {
       rows.push({
         op: 'stream-group', shape: f.shape, impl: 'stream', threads: 1, median_ms: n.ms, gbps: (2 * bytes) / n.ms / 1e6, torch_median_ms: null,
         case: `GroupNorm(32) of a ${f.label} .npy to .npy, streamed (${n.json.streamed.passes} passes)`, file_bytes: bytes, peak_rss_mb: n.rss / 2 ** 20,
-        budget_mb: n.json.streamed.budget_mb, chunks: n.json.streamed.chunks, runs: 1,
+        budget_mb: n.json.streamed.budget_mb, chunks: n.json.streamed.chunks, cpu_ms: n.cpu_ms, runs: 1,
       });
       rmSync(out, { force: true });
     }
@@ -101,12 +102,13 @@ try {
 const results = existsSync('bench/results.json') ? JSON.parse(readFileSync('bench/results.json', 'utf8')) : [];
 writeFileSync('bench/results.json', JSON.stringify([...results.filter((r) => r.impl !== 'stream'), ...rows], null, 2) + '\n');
 
-const header = ['file', 'case', 'time s', 'GB/s', 'peak RSS MiB', 'budget MiB', 'chunks'];
-const lines = rows.map((r) => [r.shape.join('x'), r.case, (r.median_ms / 1000).toFixed(2), r.gbps.toFixed(2), r.peak_rss_mb.toFixed(0), String(r.budget_mb), String(r.chunks)]);
+const header = ['file', 'case', 'time s', 'CPU s', 'GB/s', 'peak RSS MiB', 'budget MiB', 'chunks'];
+const lines = rows.map((r) => [r.shape.join('x'), r.case, (r.median_ms / 1000).toFixed(2), (r.cpu_ms / 1000).toFixed(2), r.gbps.toFixed(2), r.peak_rss_mb.toFixed(0), String(r.budget_mb), String(r.chunks)]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
 const show = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 console.log(`\nStreamed files (one run each, the CLI as a child process, file in the page cache):`);
 console.log(show(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const l of lines) console.log(show(l));
-console.log('GB/s: file bytes per second of wall time (GroupNorm: bytes read + written); peak RSS: the CLI process\'s maxRSS.');
+console.log(`GB/s: file bytes per second of wall time (GroupNorm: bytes read + written); CPU s: the CLI's user + system time
+(wall time well above it means a loaded machine: load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores); peak RSS: the CLI's maxRSS.`);
