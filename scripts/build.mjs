@@ -29,15 +29,6 @@ const inlineText = {
   },
 };
 
-/** `import bytes from 'binary:dist/x.wasm'` becomes a Uint8Array of that (already built) file. */
-const inlineBinary = {
-  name: 'inline-binary',
-  setup(b) {
-    b.onResolve({ filter: /^binary:/ }, (args) => ({ path: path.resolve(args.path.slice('binary:'.length)), namespace: 'binary' }));
-    b.onLoad({ filter: /.*/, namespace: 'binary' }, async (args) => ({ contents: await readFile(args.path), loader: 'binary' }));
-  },
-};
-
 /** Compiles WebAssembly text (SIMD, shared memory) to a .wasm with wabt; the .wasm is built, never committed. */
 async function buildWasm(source, outfile) {
   const wabt = await wabtInit();
@@ -65,6 +56,8 @@ async function build(entry, options) {
 }
 
 await buildWasm('src/engine/fast/kernels.wat', 'dist/kernels.wasm');
+/** Inlines kernels.wasm into a bundle (read by src/node/kernelBytes.ts). */
+const kernelsWasm = { NORMSCOPE_KERNELS_WASM: JSON.stringify((await readFile('dist/kernels.wasm')).toString('base64')) };
 
 await build('src/report/reportPage.ts', {
   outfile: 'dist/report.js',
@@ -79,8 +72,8 @@ await build('src/cli/main.ts', {
   platform: 'node',
   format: 'cjs',
   banner: { js: '#!/usr/bin/env node' },
-  define: { NORMSCOPE_VERSION: JSON.stringify(pkg.version) },
-  plugins: [inlineText, inlineBinary],
+  define: { NORMSCOPE_VERSION: JSON.stringify(pkg.version), ...kernelsWasm },
+  plugins: [inlineText],
 });
 if (existsSync('dist/cli.js')) await chmod('dist/cli.js', 0o755);
 
@@ -95,7 +88,7 @@ await build('src/extension/worker.ts', {
   outfile: 'dist/worker.js',
   platform: 'node',
   format: 'cjs',
-  plugins: [inlineBinary],
+  define: kernelsWasm,
 });
 
 await build('src/node/kernelWorker.ts', {

@@ -13,6 +13,10 @@ import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { normalize } from '../engine/ops';
 import { writeNpy } from '../engine/formats/npy';
 import { Tensor } from '../engine/tensor';
+import { FastKernels } from '../engine/fast/fastKernels';
+import { NormOutput, NormParams } from '../engine/params';
+import { kernelBytes } from '../node/kernelBytes';
+import { createFastKernels } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount } from './args';
 import { readInput, readListing, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -95,7 +99,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   };
   if (command === 'check') {
     const p = paramsFromFlags(f, loadParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
-    const result = normalize(x, p);
+    const result = fastNormalize()(x, p);
     const checks = equivalenceChecks(x, p);
     const before = tensorStats(x, p, 1);
     const after = tensorStats(result.output, p, 1);
@@ -108,7 +112,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   // normalize
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
   const p = paramsFromFlags(f, loadParam);
-  const a = analyze(x, p, { bins });
+  const a = analyze(x, p, { bins, normalize: fastNormalize() });
   if (f.out) writeOutput(f.out, writeNpy(a.result.output));
   if (f['running-mean-out']) {
     if (!a.result.running_mean) throw new NormScopeError('--running-mean-out: only BatchNorm in train mode updates running statistics');
@@ -121,6 +125,17 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (f.report) writeOutput(f.report, new TextEncoder().encode(renderReport(input, a)));
   out(f.json ? JSON.stringify(toJson(a)) : formatAnalysis(input, a));
   return 0;
+}
+
+let fast: FastKernels | null | undefined;
+/** The WebAssembly kernels where they load (float32 input), else the TypeScript kernels: same results. */
+function fastNormalize(): (x: Tensor, p: NormParams) => NormOutput {
+  if (fast === undefined) {
+    const bytes = kernelBytes();
+    fast = bytes ? createFastKernels(bytes) : null;
+  }
+  const k = fast;
+  return k ? (x, p) => k.normalize(x, p) : normalize;
 }
 
 declare const NORMSCOPE_VERSION: string;

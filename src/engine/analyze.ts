@@ -15,6 +15,8 @@ export interface AnalyzeOptions {
   readonly bins?: number;
   /** Run the equivalence checks (several more op runs). Default true. */
   readonly checks?: boolean;
+  /** Runs the op: `normalize` (the TypeScript kernels) by default; the CLI passes the fast kernels' normalize. */
+  readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
 }
 
 export interface Analysis {
@@ -52,7 +54,7 @@ export function tensorStats(x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout
 /** Runs `p` on `x` and gathers statistics, checks and flags. Throws NormScopeError for bad input or params. */
 export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): Analysis {
   const bins = opts.bins ?? DEFAULT_BINS;
-  const result = normalize(x, p);
+  const result = (opts.normalize ?? normalize)(x, p);
   const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
   const before = sideStats(toComputeArray(x), layout, bins, groups);

@@ -1,7 +1,21 @@
 /**
- * The WebAssembly kernels (src/engine/fast/kernels.wat, compiled by scripts/build.mjs), inlined as bytes into
- * the bundle that imports this module. Bundles only: code compiled by tsc alone reads dist/kernels.wasm.
+ * The bytes of dist/kernels.wasm (built from src/engine/fast/kernels.wat by scripts/build.mjs). Bundles get them
+ * inlined as base64 (esbuild `define`), so the CLI and the extension's worker need no file beside them; code
+ * compiled by tsc alone (tests) reads dist/kernels.wasm. null when neither is there.
  */
-import bytes from 'binary:dist/kernels.wasm';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 
-export default bytes;
+declare const NORMSCOPE_KERNELS_WASM: string;
+
+export function kernelBytes(): Uint8Array | null {
+  if (typeof NORMSCOPE_KERNELS_WASM === 'string') return new Uint8Array(Buffer.from(NORMSCOPE_KERNELS_WASM, 'base64'));
+  for (const file of [path.join(__dirname, 'kernels.wasm'), path.resolve(__dirname, '../../../dist/kernels.wasm')]) {
+    try {
+      return new Uint8Array(readFileSync(file));
+    } catch {
+      // next place
+    }
+  }
+  return null;
+}
