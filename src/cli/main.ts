@@ -20,6 +20,7 @@ import { createFastKernels } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount } from './args';
 import { readInput, readListing, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
+import { notebookSource } from './notebook';
 import { runStreamed } from './stream';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
@@ -32,8 +33,9 @@ const USAGE = `usage:
       [--running-mean RM] [--running-var RV] [--running-mean-out F.npy] [--running-var-out F.npy]
       [--unbatched] [--layout nchw|nhwc] [--out OUT.npy] [--json] [--report REPORT.html] [--bins B]
   normscope check INPUT [op flags] [--json]
-INPUT is a file (.npy, .npz, .safetensors, .json) with an optional #selector: a JSON Pointer for .json
-(data.json#/layer1/weight), a tensor name for .npz and .safetensors (model.safetensors#conv1.weight);
+INPUT is a file (.npy, .npz, .safetensors, .json, .ipynb) with an optional #selector: a JSON Pointer for .json
+(data.json#/layer1/weight), a tensor name for .npz and .safetensors (model.safetensors#conv1.weight), a cell
+and optionally an output for .ipynb (nb.ipynb#cell=3&output=0, 0-based);
 stats on an .npz or .safetensors without a selector lists its tensors. --bfloat16-v2 reads .npy '<V2' as bfloat16.
 Files over 256 MiB, or any file with --budget-mb N, are read in chunks within N MiB (default 512) by stats and
 normalize (normalize then needs a batch axis); progress shows on a terminal.
@@ -81,10 +83,11 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (command === 'stats') {
     const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins);
     const o = stats.overall;
+    const nb = notebookSource(input); // .ipynb: which candidate of the cell, and the others
     if (f.json) {
-      out(JSON.stringify({ shape: x.shape, dtype: x.dtype, count: o.count, mean: o.mean, std: o.std, min: o.min, max: o.max, nan: o.nan, inf: o.inf }));
+      out(JSON.stringify({ shape: x.shape, dtype: x.dtype, count: o.count, mean: o.mean, std: o.std, min: o.min, max: o.max, nan: o.nan, inf: o.inf, ...nb }));
     } else {
-      out(formatStats(input, x, stats));
+      out(formatStats(input, x, stats) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
     }
     return 0;
   }

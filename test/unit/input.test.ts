@@ -34,8 +34,8 @@ describe('input: formats', () => {
   });
 
   it('refuses unknown extensions, naming the supported formats', () => {
-    assert.throws(() => detectFormat('dir.v2/weights.csv', ascii('1,2')), { message: 'unsupported format: weights.csv (supported: .npy, .npz, .safetensors, .json)' });
-    assert.throws(() => detectFormat('data', ascii('[1]')), { message: 'unsupported format: data (supported: .npy, .npz, .safetensors, .json)' });
+    assert.throws(() => detectFormat('dir.v2/weights.csv', ascii('1,2')), { message: 'unsupported format: weights.csv (supported: .npy, .npz, .safetensors, .json, .ipynb)' });
+    assert.throws(() => detectFormat('data', ascii('[1]')), { message: 'unsupported format: data (supported: .npy, .npz, .safetensors, .json, .ipynb)' });
   });
 
   it('loads .npy and .json, passing the selector and options through', () => {

@@ -1,17 +1,18 @@
 import { NormScopeError } from '../errors';
 import { Tensor } from '../tensor';
+import { readNotebookTensor } from './ipynb';
 import { JsonReadOptions, decodeJsonText, readJsonTensor } from './json';
 import { NpyReadOptions, readNpy } from './npy';
 import { readNpz } from './npz';
 import { readSafetensors } from './safetensors';
 
 /** The tensor file formats the engine reads. */
-export type TensorFormat = 'npy' | 'json' | 'npz' | 'safetensors';
+export type TensorFormat = 'npy' | 'json' | 'npz' | 'safetensors' | 'ipynb';
 
 /** Options for every format loadTensor dispatches to. */
 export interface LoadOptions extends NpyReadOptions, JsonReadOptions {}
 
-const SUPPORTED = '.npy, .npz, .safetensors, .json';
+const SUPPORTED = '.npy, .npz, .safetensors, .json, .ipynb';
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
 /** Splits `file#selector` at the first `#` whose prefix `exists` (a regular file); else the whole spec is the path. */
@@ -36,13 +37,15 @@ export function detectFormat(path: string, bytes: Uint8Array): TensorFormat {
     case 'json': return 'json';
     case 'npz': return 'npz';
     case 'safetensors': return 'safetensors';
+    case 'ipynb': return 'ipynb';
     default: throw new NormScopeError(`unsupported format: ${name || path} (supported: ${SUPPORTED})`);
   }
 }
 
 /**
  * Reads the tensor in a file's bytes. `selector` is a JSON Pointer for .json, a member name for .npz and
- * .safetensors (needed when the file holds more than one tensor), and is refused for .npy.
+ * .safetensors (needed when the file holds more than one tensor), `cell=N[&output=K]` for .ipynb, and is refused
+ * for .npy.
  */
 export function loadTensor(path: string, bytes: Uint8Array, selector?: string, opts: LoadOptions = {}): Tensor {
   const format = detectFormat(path, bytes);
@@ -58,6 +61,8 @@ export function loadTensor(path: string, bytes: Uint8Array, selector?: string, o
       return readNpz(bytes, selector, opts);
     case 'safetensors':
       return readSafetensors(bytes, selector);
+    case 'ipynb': // selector: cell=N or cell=N&output=K (ipynb.ts)
+      return readNotebookTensor(decodeJsonText(bytes, opts), selector).chosen.tensor;
     default: {
       const unreachable: never = format;
       throw new NormScopeError(`unsupported format ${String(unreachable)}`);

@@ -47,6 +47,7 @@ export async function openTensorSource(path: string, src: ByteSource, selector?:
     case 'npz': return openNpzSource(src, selector, opts);
     case 'safetensors': return openSafetensorsSource(src, selector);
     case 'json': throw new NormScopeError('.json tensors are text and are read whole, not in chunks');
+    case 'ipynb': throw new NormScopeError('.ipynb notebooks are text and are read whole, not in chunks');
     default: {
       const unreachable: never = format;
       throw new NormScopeError(`unsupported format ${String(unreachable)}`);
