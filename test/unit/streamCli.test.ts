@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeNpy } from '../../src/engine/formats/npy';
+import { progressLine } from '../../src/node/fileSource';
 import { tensor } from '../../src/engine/tensor';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -104,5 +105,20 @@ describe('normscope CLI: multi-tensor files and streaming', function () {
     assert.equal(cli('stats', f).code, 2);
     const s = JSON.parse(cli('stats', f, '--bfloat16-v2', '--json').stdout);
     assert.equal(s.dtype, 'bfloat16');
+  });
+
+  it('draws progress in place on a terminal, and nothing elsewhere', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (t: string) => { written.push(t); return true; } } as unknown as NodeJS.WriteStream;
+    const p = progressLine(tty, 'normscope: x.npy', 4);
+    p?.update({ pass: 1, passes: 2, done: 125e6, total: 500e6 });
+    p?.update({ pass: 2, passes: 2, done: 500e6, total: 500e6 });
+    p?.done();
+    assert.deepEqual(written, [
+      '\rnormscope: x.npy: pass 1/2 0.50 of 1.00 GB, 25% ',
+      '\rnormscope: x.npy: pass 2/2 1.00 of 1.00 GB, 100% ',
+      '\r\x1b[K',
+    ]);
+    assert.equal(progressLine({ isTTY: false } as unknown as NodeJS.WriteStream, 'x', 4), undefined);
   });
 });
