@@ -39,18 +39,16 @@
         (block $out0
           (loop $l0
             (br_if $out0 (i32.ge_u (local.get $p) (local.get $e8)))
-            (local.set $v (v128.load (local.get $p)))
-            (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
             (local.set $b (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+              (v128.load64_zero offset=8 (local.get $p))))
             (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
             (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
             (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
             (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
-            (local.set $v (v128.load offset=16 (local.get $p)))
-            (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+            (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $p))))
             (local.set $b (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+              (v128.load64_zero offset=24 (local.get $p))))
             (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
             (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
             (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
@@ -61,18 +59,16 @@
         (block $out8
           (loop $l8
             (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
-            (local.set $v (v128.load (local.get $p)))
-            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $K)))
             (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+              (v128.load64_zero offset=8 (local.get $p))) (local.get $K)))
             (local.set $d0 (f64x2.add (local.get $d0) (local.get $a)))
             (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
             (local.set $d1 (f64x2.add (local.get $d1) (local.get $b)))
             (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $b) (local.get $b))))
-            (local.set $v (v128.load offset=16 (local.get $p)))
-            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $K)))
+            (local.set $a (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $p))) (local.get $K)))
             (local.set $b (f64x2.sub (f64x2.promote_low_f32x4
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $K)))
+              (v128.load64_zero offset=24 (local.get $p))) (local.get $K)))
             (local.set $d2 (f64x2.add (local.get $d2) (local.get $a)))
             (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
             (local.set $d3 (f64x2.add (local.get $d3) (local.get $b)))
@@ -103,17 +99,15 @@
     (block $out8
       (loop $l8
         (br_if $out8 (i32.ge_u (local.get $p) (local.get $e8)))
-        (local.set $v (v128.load (local.get $p)))
-        (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
         (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $a) (local.get $a))))
         (local.set $a (f64x2.promote_low_f32x4
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+          (v128.load64_zero offset=8 (local.get $p))))
         (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $a) (local.get $a))))
-        (local.set $v (v128.load offset=16 (local.get $p)))
-        (local.set $a (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $p))))
         (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $a) (local.get $a))))
         (local.set $a (f64x2.promote_low_f32x4
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+          (v128.load64_zero offset=24 (local.get $p))))
         (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $a) (local.get $a))))
         (local.set $p (i32.add (local.get $p) (i32.const 32)))
         (br $l8)))
@@ -172,14 +166,14 @@
         (block $out0
           (loop $l0
             (br_if $out0 (i32.ge_u (local.get $x) (local.get $e8)))
-            (local.set $v (v128.load (local.get $x)))
-            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)) (local.get $B)))
-              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)) (local.get $B)))))
-            (local.set $v (v128.load offset=16 (local.get $x)))
-            (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)) (local.get $B)))
-              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)) (local.get $B)))))
+            (v128.store64_lane 0 (local.get $o)
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=8 0 (local.get $o)
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $x))) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=16 0 (local.get $o)
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $x))) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=24 0 (local.get $o)
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $x))) (local.get $A)) (local.get $B))))
             (local.set $x (i32.add (local.get $x) (i32.const 32)))
             (local.set $o (i32.add (local.get $o) (i32.const 32)))
             (br $l0))))
@@ -187,20 +181,20 @@
         (block $out8
           (loop $l8
             (br_if $out8 (i32.ge_u (local.get $x) (local.get $e8)))
-            (local.set $v (v128.load (local.get $x)))
-            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (v128.store64_lane 0 (local.get $o)
               (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-                (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+                (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))) (local.get $M)) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=8 0 (local.get $o)
               (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-                (local.get $M)) (local.get $A)) (local.get $B)))))
-            (local.set $v (v128.load offset=16 (local.get $x)))
-            (v128.store offset=16 (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $x)))
+                (local.get $M)) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=16 0 (local.get $o)
               (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-                (f64x2.promote_low_f32x4 (local.get $v)) (local.get $M)) (local.get $A)) (local.get $B)))
+                (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $x))) (local.get $M)) (local.get $A)) (local.get $B))))
+            (v128.store64_lane offset=24 0 (local.get $o)
               (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub
-                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-                (local.get $M)) (local.get $A)) (local.get $B)))))
+                (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $x)))
+                (local.get $M)) (local.get $A)) (local.get $B))))
             (local.set $x (i32.add (local.get $x) (i32.const 32)))
             (local.set $o (i32.add (local.get $o) (i32.const 32)))
             (br $l8)))))
@@ -260,11 +254,11 @@
     (block $out4
       (loop $l4
         (br_if $out4 (i32.ge_u (local.get $x) (local.get $e4)))
-        (local.set $v (v128.load (local.get $x)))
-        (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $A)))
+        (v128.store64_lane 0 (local.get $o)
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))) (local.get $A))))
+        (v128.store64_lane offset=8 0 (local.get $o)
           (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.promote_low_f32x4
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $A)))))
+            (v128.load64_zero offset=8 (local.get $x))) (local.get $A))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (local.set $o (i32.add (local.get $o) (i32.const 16)))
         (br $l4)))
