@@ -187,6 +187,19 @@ describe('fast kernels: the WebAssembly path', () => {
     assert.equal(fast.arena.usedBytes, before);
   });
 
+  it('falls back to the TypeScript kernels when live outputs fill the memory', () => {
+    const small = createFastKernels(WASM, { maxMemoryBytes: 4 * 65536 })!;
+    const x = randn([2, 3, 4000], 2); // 96 kB: input copy + output fit in 256 kB once, not next to a live output
+    const a = small.normalize(x, { op: 'instance' });
+    assert.equal(a.kernels, 'wasm');
+    const b = small.normalize(x, { op: 'instance' }); // a's output still alive
+    assert.equal(b.kernels, 'ts');
+    assert.deepEqual(data(b.output), data(a.output));
+    small.release(a.output);
+    assert.equal(small.normalize(x, { op: 'instance' }).kernels, 'wasm');
+    assert.equal(small.normalize(randn([2, 3, 40000], 2), { op: 'instance' }).kernels, 'ts', 'beyond the maximum');
+  });
+
   it('split: near-equal non-empty ranges covering everything', () => {
     assert.deepEqual(split(5, 2), [[0, 2], [2, 5]]);
     assert.deepEqual(split(1, 2), [[0, 1]]);

@@ -5,7 +5,8 @@
  * the fallback. Selected explicitly: `fast.normalize(x, p)` where `normalize(x, p)` is the default.
  *
  * Covered: float32 input with float32 output, every op and layout. Everything else (float64 and integer
- * input, tensors beyond the memory's maximum) falls back to the TypeScript kernels, with the same result type.
+ * input, tensors the memory cannot hold next to the outputs still alive) falls back to the TypeScript kernels,
+ * with the same result type and `kernels: 'ts'`.
  *
  * Work is described as jobs (a kernel and its arguments over a range of rows or samples) so a worker pool can
  * split an op across threads: `steps(x, p, parts)` yields the jobs of each phase, one per part, and returns the
@@ -151,8 +152,7 @@ export class FastKernels {
   *steps(x: Tensor, p: NormParams, parts: number): Generator<Job[], FastOutput, void> {
     const plan = planOf(x, p); // validates (throws as normalize would)
     const n = numel(x.shape);
-    const need = n * 4 * 3 + 1024 * 1024;
-    if (x.dtype !== 'float32' || plan.outDType !== 'float32' || n === 0 || need > this.arena.maxBytes) {
+    if (x.dtype !== 'float32' || plan.outDType !== 'float32' || n === 0 || n * 4 >= this.arena.maxBytes) {
       return { ...normalize(x, p), kernels: 'ts' };
     }
     const temps: number[] = [];
@@ -176,17 +176,23 @@ export class FastKernels {
       const transpose = channelOp && g.channelsLast;
       let xs = isContiguous(x) ? this.arena.addressOf(x.data) : -1;
       if (xs >= 0) xs += x.offset * 4;
-      if (xs < 0 || transpose) {
-        const s = alloc(n * 4);
-        const dst = this.arena.f32(s, n);
+      const copyIn = xs < 0 || transpose;
+      const inStart = copyIn ? this.arena.alloc(n * 4) : -1;
+      outStart = this.arena.alloc(n * 4);
+      const tStart = transpose ? this.arena.alloc(n * 4) : -1;
+      if (inStart >= 0) temps.push(inStart);
+      if (tStart >= 0) temps.push(tStart);
+      if ((copyIn && inStart < 0) || outStart < 0 || (transpose && tStart < 0)) {
+        return { ...normalize(x, p), kernels: 'ts' }; // the memory is full (of live outputs): the reference path
+      }
+      if (copyIn) {
+        const dst = this.arena.f32(inStart, n);
         const src = toComputeArray(x);
         if (transpose) channelsLastToFirst(src, dst, g.N, g.S, g.C);
         else dst.set(src);
-        xs = s;
+        xs = inStart;
       }
-      outStart = this.arena.alloc(n * 4);
-      if (outStart < 0) throw new NormScopeError(`the fast kernels' memory cannot hold ${n * 4} more bytes`);
-      const os = transpose ? alloc(n * 4) : outStart;
+      const os = transpose ? tStart : outStart;
 
       let extra: Partial<FastOutput> = {};
       if (p.op === 'batch') {
