@@ -12,7 +12,7 @@ import { tensorStats } from './analyze';
 import { DType } from './dtype';
 import { NormScopeError } from './errors';
 import {
-  DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, LiteralSpan, findLiteralAt, isNoisyLanguage, parseLiteral,
+  DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, findLiteralAt, isNoisyLanguage, parseLiteral,
 } from './formats/literal';
 
 /** Defaults of the normscope.hover.* settings. */
@@ -89,25 +89,35 @@ export interface HoverLinks {
 export function hoverAt(text: string, offset: number, opts: HoverOptions = {}): HoverFinding | undefined {
   const maxChars = opts.maxChars ?? HOVER_DEFAULTS.maxChars;
   const maxScan = opts.maxScan ?? Math.max(DEFAULT_MAX_SCAN, 2 * maxChars);
+  const minElements = opts.minElements ?? HOVER_DEFAULTS.minElements;
   let language = opts.language;
   let base = 0;
   let body = text;
-  let at = offset;
   if (language === 'markdown') {
     const block = fencedBlockAt(text, offset, maxScan);
     if (block === undefined) return undefined;
     language = block.language;
     base = block.start;
     body = text.slice(block.start, block.end);
-    at = offset - block.start;
   }
-  const find = { language, maxScan, maxChars, minElements: opts.minElements ?? HOVER_DEFAULTS.minElements };
+  const found = (from: number, s: string) => {
+    const f = findingIn(s, offset - from, { language, maxScan, maxChars, minElements });
+    return f && { ...f, start: f.start + from, end: f.end + from };
+  };
+  const inCode = found(base, body);
+  if (inCode !== undefined || !(language === undefined || isPythonLanguage(language))) return inCode;
+  // numpy/torch output pasted into a docstring: look again inside the string
+  const doc = docstringAt(body, offset - base, maxScan);
+  return doc && found(base + doc.start, body.slice(doc.start, doc.end));
+}
+
+function findingIn(body: string, at: number, find: Required<Omit<HoverOptions, 'language'>> & { language?: string }): HoverFinding | undefined {
+  const { language, maxChars } = find;
   const span = findLiteralAt(body, at, find);
-  const shift = (s: LiteralSpan) => ({ start: s.start + base, end: s.end + base });
-  if (span?.literal) return { kind: 'stats', ...shift(span), text: span.text, stats: literalStats(span.literal) };
+  if (span?.literal) return { kind: 'stats', start: span.start, end: span.end, text: span.text, stats: literalStats(span.literal) };
   if (span?.error) {
-    if (span.text.length > maxChars) return { kind: 'too-large', ...shift(span), chars: span.text.length, maxChars };
-    return { kind: 'unreadable', ...shift(span), text: span.text, message: plainMessage(span.error) };
+    if (span.text.length > maxChars) return { kind: 'too-large', start: span.start, end: span.end, chars: span.text.length, maxChars };
+    return { kind: 'unreadable', start: span.start, end: span.end, text: span.text, message: plainMessage(span.error) };
   }
   // findLiteralAt stays quiet about lists that fail to parse. Asking again with no room for a single element
   // makes it report the span of any list of numbers it would have parsed; parsing that span names the problem.
@@ -121,11 +131,48 @@ export function hoverAt(text: string, offset: number, opts: HoverOptions = {}): 
   } catch (e) {
     if (!(e instanceof NormScopeError)) throw e;
     const message = plainMessage(e);
-    if (message.startsWith('ragged literal: ')) {
-      return { kind: 'ragged', ...shift(probe), text: probe.text, message: message.slice('ragged literal: '.length) };
-    }
-    return isCall ? { kind: 'unreadable', ...shift(probe), text: probe.text, message } : undefined;
+    const where = { start: probe.start, end: probe.end, text: probe.text };
+    if (message.startsWith('ragged literal: ')) return { kind: 'ragged', ...where, message: message.slice('ragged literal: '.length) };
+    return isCall ? { kind: 'unreadable', ...where, message } : undefined;
   }
+}
+
+function isPythonLanguage(language: string): boolean {
+  return language === 'python' || language === 'jupyter' || language === 'ipython';
+}
+
+/**
+ * The contents of the triple-quoted Python string (a docstring) holding `offset`, or undefined. Reads from at
+ * most maxScan characters before the offset, skipping comments and other strings.
+ */
+export function docstringAt(text: string, offset: number, maxScan = DEFAULT_MAX_SCAN): { start: number; end: number } | undefined {
+  if (!(offset >= 0 && offset < text.length)) return undefined;
+  let i = Math.max(0, offset - maxScan);
+  if (i > 0) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl + 1; }
+  const limit = Math.min(text.length, offset + maxScan);
+  while (i <= offset) {
+    const c = text[i];
+    if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      const open = triple ? 3 : 1;
+      let j = i + open;
+      while (j < limit) {
+        const d = text[j];
+        if (d === '\\') { j += 2; continue; }
+        if (!triple && d === '\n') break;
+        if (d === c && (!triple || text.startsWith(c.repeat(3), j))) break;
+        j++;
+      }
+      if (triple && offset >= i + open && offset < j) return j < limit ? { start: i + open, end: j } : undefined;
+      i = j + (triple ? 3 : 1);
+    } else {
+      i++;
+    }
+  }
+  return undefined;
 }
 
 /** The statistics of a parsed literal: overall, a SPARK_BINS histogram and, for rank >= 3, channel means. */

@@ -68,6 +68,14 @@ describe('hover over tensor literals (real extension host)', () => {
       '**NormScope** · $(warning) ragged list, not a tensor: row at \\[1\\] has 2 elements, expected 3');
   });
 
+  it('reads numpy output pasted into a docstring', async () => {
+    const doc = await open('sample.py');
+    const md = await hoverText(doc, '4., 6.');
+    assert.ok(md.startsWith('**NormScope** · `numpy output` · **float64** (inferred)\n\nshape **(2, 2)** · 4 elements'), md);
+    assert.ok(md.includes('| 3 | 2.23607 | 0 | 6 | 0 | 0 |'), md);
+    assert.equal(await hoverText(doc, "numpy's own"), '');
+  });
+
   it('stays quiet for non-tensors', async () => {
     const doc = await open('sample.py');
     for (const [needle, delta] of [['"a"', 1], ['i * i', 0], ['[0][1]', 4], ['range(10)\n', 6], ['0.5\n', 1], ['import math', 8]] as const) {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { SUMMARIZED_MESSAGE } from '../../src/engine/formats/literal';
 import {
-  HoverFinding, HoverOptions, fencedBlockAt, formatNumber, hoverAt, hoverMarkdown, shapeText, sparkline,
+  HoverFinding, HoverOptions, docstringAt, fencedBlockAt, formatNumber, hoverAt, hoverMarkdown, shapeText, sparkline,
 } from '../../src/engine/hoverSummary';
 
 /** hoverAt at the position of '|' (removed from the text). */
@@ -70,6 +70,35 @@ describe('hover summary: statistics of the literal under the cursor', () => {
 function pick(s: { dtype: string; dtype_source: string; count: number; mean: number | null }) {
   return [s.dtype, s.dtype_source, s.count, s.mean];
 }
+
+describe('hover summary: numpy/torch output pasted into docstrings', () => {
+  const text = 'def f(x):\n    """Doesn\'t copy.\n\n    >>> f(np.ones((2, 2)))\n    array([[1., 2.],\n           [3., 4.]])\n' +
+    '    >>> g()\n    tensor([[0.5000, 1.5000]])\n    """\n    s = "[1.0, 2.0, 3.0]"  # a string, not a tensor\n    return x\n';
+
+  it('reads a repr inside a triple-quoted string', () => {
+    const f = hoverAt(text, text.indexOf('3., 4.'), { language: 'python' });
+    assert.equal(f?.kind, 'stats');
+    assert.equal(text.slice(f.start, f.end), 'array([[1., 2.],\n           [3., 4.]])');
+    assert.deepEqual([f.stats.syntax, f.stats.dtype, f.stats.mean], ['numpy-repr', 'float64', 2.5]);
+    const g = hoverAt(text, text.indexOf('1.5000'), { language: 'python' });
+    assert.deepEqual(g?.kind === 'stats' && [g.stats.syntax, g.stats.dtype, g.stats.shape, g.stats.mean], ['torch-repr', 'float32', [1, 2], 1]);
+  });
+
+  it('stays quiet in other strings and on docstring prose', () => {
+    assert.equal(hoverAt(text, text.indexOf('2.0, 3'), { language: 'python' }), undefined);
+    assert.equal(hoverAt(text, text.indexOf('ones((2'), { language: 'python' }), undefined);
+    assert.equal(hoverAt(text, text.indexOf('copy'), { language: 'python' }), undefined);
+    assert.equal(hoverAt(text, text.indexOf('3., 4.'), { language: 'typescript' }), undefined);
+  });
+
+  it('finds the triple-quoted string around an offset', () => {
+    const start = text.indexOf('Doesn');
+    assert.deepEqual(docstringAt(text, text.indexOf('3., 4.')), { start, end: text.indexOf('"""\n    s =') });
+    assert.equal(docstringAt(text, text.indexOf('2.0, 3')), undefined);
+    assert.equal(docstringAt(text, 2), undefined);
+    assert.equal(docstringAt("x = '''\n[1, 2]", 9), undefined); // never closed
+  });
+});
 
 describe('hover summary: what stays quiet, and what is not statistics', () => {
   it('is quiet for non-tensors', () => {
