@@ -99,6 +99,7 @@ export class StreamingStats {
   private readonly accs: Moments[];
   /** Scratch for one run of values in one channel (its `shift` is the run's own). */
   private readonly run: Moments & { shift: number } = { ...newMoments(), shift: 0 };
+  private scratch: Float64Array | null = null;
   /** Per-channel shift (the channel's first finite value): moments are kept of x - shift, so that the means
    * merged across chunks stay small and exact next to off-centre data. */
   private readonly shift: Float64Array;
@@ -132,6 +133,7 @@ export class StreamingStats {
     const { channels: C, inner } = this.layout;
     const len = values.length;
     if (inner === 0 || C === 0) { this.seen1 += len; return; }
+    if (inner === 1 && C > 1) { this.addMomentsInterleaved(values, start); return; }
     const run = this.run;
     for (let i = 0; i < len;) {
       const slab = Math.floor((start + i) / inner);
@@ -149,6 +151,62 @@ export class StreamingStats {
     this.edgesCache = null;
   }
 
+  /**
+   * Pass 1 for channels-last data (inner 1: consecutive values cycle through the channels): per-channel
+   * shifted sums over the chunk in one sweep, then one Chan merge per channel. A channel whose shift lies far
+   * from its mean in this chunk gets a second, strided pass about its mean.
+   */
+  private addMomentsInterleaved(values: ArrayLike<number>, start: number): void {
+    const C = this.layout.channels;
+    const len = values.length;
+    const sc = this.scratch ?? (this.scratch = new Float64Array(6 * C));
+    sc.fill(0);
+    const shift = this.shift, shifted = this.shifted;
+    // sc: [sd | sq | min | max | n | bad] per channel
+    for (let c = 0; c < C; c++) { sc[2 * C + c] = Infinity; sc[3 * C + c] = -Infinity; }
+    for (let i = 0, c = start % C; i < len; i++) {
+      const x = values[i];
+      if (x - x === 0) {
+        if (!shifted[c]) { shift[c] = x; shifted[c] = 1; }
+        const d = x - shift[c];
+        sc[c] += d;
+        sc[C + c] += d * d;
+        if (x < sc[2 * C + c]) sc[2 * C + c] = x;
+        if (x > sc[3 * C + c]) sc[3 * C + c] = x;
+        sc[4 * C + c]++;
+      } else if (x !== x) sc[5 * C + c]++;
+      else this.accs[c].inf++;
+      if (++c === C) c = 0;
+    }
+    const run = this.run;
+    for (let c = 0; c < C; c++) {
+      const n = sc[4 * C + c];
+      // elements of channel c in this chunk
+      const first = (c - (start % C) + C) % C;
+      const count = first < len ? Math.floor((len - 1 - first) / C) + 1 : 0;
+      let mean = n ? sc[c] / n : 0;
+      let m2 = n ? Math.max(0, sc[C + c] - sc[c] * mean) : 0;
+      if (n && mean * mean * n > SHIFT_TRUST * m2) {
+        const centre = shift[c] + mean;
+        let s2 = 0, comp = 0;
+        for (let i = first; i < len; i += C) {
+          const x = values[i];
+          if (!(x - x === 0)) continue;
+          const d = x - centre;
+          s2 += d * d;
+          comp += d;
+        }
+        mean += comp / n;
+        m2 = Math.max(0, s2 - (comp * comp) / n);
+      }
+      run.count = count; run.finite = n; run.mean = mean; run.m2 = m2;
+      run.min = sc[2 * C + c]; run.max = sc[3 * C + c]; run.nan = sc[5 * C + c]; run.inf = 0;
+      mergeMoments(this.accs[c], run);
+    }
+    this.seen1 += len;
+    this.edgesCache = null;
+  }
+
   /** Pass 2: histogram counts of one chunk over the edges pass 1 fixed. */
   addHistogram(values: ArrayLike<number>, start: number): void {
     const edges = this.edges();
@@ -159,6 +217,20 @@ export class StreamingStats {
     const { channels: C, inner } = this.layout;
     const len = values.length;
     if (inner === 0 || C === 0) { this.seen2 += len; return; }
+    if (inner === 1) {
+      // channels last: consecutive values cycle through the channels
+      const last = bins - 1;
+      for (let i = 0, c = start % C; i < len; i++) {
+        const x = values[i];
+        if (x - x === 0) {
+          const b = ((x - lo) * scale) | 0;
+          hist[c * bins + (b > last ? last : b)]++;
+        }
+        if (++c === C) c = 0;
+      }
+      this.seen2 += len;
+      return;
+    }
     for (let i = 0; i < len;) {
       const slab = Math.floor((start + i) / inner);
       const end = Math.min(len, (slab + 1) * inner - start);
@@ -210,8 +282,13 @@ export class StreamingStats {
   }
 }
 
-/** Values per shift before the run's sums are trusted without a second pass (see runMoments). */
-const SHIFT_TRUST = 1024;
+/**
+ * A run's shifted sums are trusted when (mean - shift)^2 <= SHIFT_TRUST var, i.e. the shift lies within 4 std
+ * of the run's mean: M2 = sum d^2 - (sum d)^2 / n then loses at most a factor ~16 of float64's precision.
+ * A shift further out (an outlier as the first value, data drifting away from a channel's first value) takes
+ * a second pass about the mean (see runMoments).
+ */
+const SHIFT_TRUST = 16;
 
 /**
  * Moments of values[from..to) into `out`, kept relative to `out.shift` (the run's first finite value). One pass

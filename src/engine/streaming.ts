@@ -18,6 +18,7 @@ import { normalize, planOf } from './ops';
 import { NormParams, ResolvedParams, ShapeReport } from './params';
 import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
 import { Moments, StreamingStats } from './streamStats';
+import { allocStorage } from './dtype';
 import { Tensor, tensor, toComputeArray } from './tensor';
 import { TensorSource, computeValues } from './formats/source';
 
@@ -77,7 +78,15 @@ export async function forEachChunk(
 ): Promise<number> {
   if (!(chunk >= 1)) throw new RangeError(`chunk must be at least one element, got ${chunk}`);
   let chunks = 0;
-  const read = (start: number) => src.readStorage(start, Math.min(chunk, src.count - start));
+  // two chunk buffers, allocated once: one being computed on, one being read into
+  const size = Math.min(chunk, src.count);
+  const buffers = [allocStorage(src.dtype, size), src.concurrent ? allocStorage(src.dtype, size) : null];
+  let turn = 0;
+  const read = (start: number) => {
+    const into = buffers[turn] ?? buffers[0] ?? undefined;
+    turn = src.concurrent ? 1 - turn : 0;
+    return src.readStorage(start, Math.min(chunk, src.count - start), into);
+  };
   // the next chunk is read while this one is computed on, when the source allows overlapping reads
   let next = src.count > 0 ? read(0) : null;
   for (let start = 0; next; start += chunk) {

@@ -98,6 +98,24 @@ describe('streamed statistics: Chan merge', () => {
     for (let i = 0; i < v.length; i += 100) s.addMoments(v.subarray(i, i + 100), i);
     close(s.result().overall.std, expected.overall.std, 1e-12, 'std');
   });
+
+  it('stays exact when a run starts with an outlier far from its mean (the second pass about the mean)', () => {
+    // runs longer than SHIFT_TRUST whose first value is 1e7 among values near 1e4 (channels first and last)
+    for (const [shape, axis] of [[[2, 3, 3000], 1], [[3000, 3], 1]] as [number[], number][]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const v = new Float64Array(randn(n, 5, 0, 1)).map((x) => 1e4 + 1e-2 * x);
+      const layout = channelLayout(shape, axis);
+      if (layout.inner > 1) for (let i = 0; i < n; i += layout.inner) v[i] = 1e7;
+      else v.fill(1e7, 0, layout.channels);
+      const expected = sideStats(v, layout);
+      for (const chunk of [2500, 7000, n]) {
+        const s = new StreamingStats(layout);
+        for (let i = 0; i < n; i += chunk) s.addMoments(v.subarray(i, i + chunk), i);
+        for (let i = 0; i < n; i += chunk) s.addHistogram(v.subarray(i, i + chunk), i);
+        sameStats(s.result(), expected);
+      }
+    }
+  });
 });
 
 describe('streamed statistics: .npy in chunks', () => {

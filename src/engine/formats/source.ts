@@ -83,8 +83,11 @@ export interface TensorSource {
   /** Element count and bytes of element data. */
   readonly count: number;
   readonly byteLength: number;
-  /** Elements [start, start + count) as storage of the dtype in the host's byte order (a fresh array). */
-  readStorage(start: number, count: number): Promise<Storage>;
+  /**
+   * Elements [start, start + count) as storage of the dtype in the host's byte order: in `into` (reused, so a
+   * stream allocates its chunk buffers once) when given with room for `count`, else in a fresh array.
+   */
+  readStorage(start: number, count: number, into?: Storage): Promise<Storage>;
   /** True when readStorage calls may overlap (ranged reads without state), so the next chunk can be prefetched. */
   readonly concurrent?: boolean;
 }
@@ -105,10 +108,10 @@ export function rawTensorSource(
   const count = numel(shape);
   return {
     dtype, shape, fortranOrder, count, byteLength: count * size, concurrent: src.readInto !== undefined,
-    async readStorage(start: number, n: number): Promise<Storage> {
+    async readStorage(start: number, n: number, into?: Storage): Promise<Storage> {
       if (start < 0 || n < 0 || start + n > count) throw new RangeError(`elements ${start}..${start + n} outside 0..${count}`);
       const want = n * size;
-      const out = allocStorage(dtype, n);
+      const out = into && into.length >= n && into.BYTES_PER_ELEMENT === size ? into.subarray(0, n) : allocStorage(dtype, n);
       const dst = new Uint8Array(out.buffer, out.byteOffset, want);
       let got = 0;
       while (got < want) {
