@@ -24,7 +24,7 @@ export function readInput(spec: string, opts: LoadOptions = {}): Tensor {
   try {
     return loadTensor(path, bytes, selector, opts);
   } catch (e) {
-    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${e.message}`);
+    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${cliWording(e.message)}`);
     throw e;
   }
 }
@@ -49,9 +49,14 @@ export function readListing(spec: string, opts: LoadOptions = {}): TensorListing
   try {
     return listTensors(path, bytes, opts);
   } catch (e) {
-    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${e.message}`);
+    if (e instanceof NormScopeError) throw new NormScopeError(`${path}: ${cliWording(e.message)}`);
     throw e;
   }
+}
+
+/** Engine messages in the CLI's terms (option names as flags). */
+export function cliWording(message: string): string {
+  return message.replace('read it with the bfloat16V2 option', 'read it with --bfloat16-v2');
 }
 
 function readWhole(path: string): Uint8Array {

@@ -19,7 +19,7 @@ import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '
 import { Tensor, tensor } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber } from './args';
-import { readInput, writeOutput } from './io';
+import { cliWording, readInput, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
@@ -69,7 +69,7 @@ export async function runStreamed(
         try {
           return await p;
         } catch (e) {
-          if (isNormScopeError(e)) throw new NormScopeError(`${path}: ${e.message}`);
+          if (isNormScopeError(e)) throw new NormScopeError(`${path}: ${cliWording(e.message)}`);
           throw e;
         }
       };

@@ -102,7 +102,10 @@ describe('normscope CLI: multi-tensor files and streaming', function () {
 
   it('reads .npy <V2 as bfloat16 only when asked', () => {
     const f = path.join(FORMATS, 'bfloat16_v2.npy');
-    assert.equal(cli('stats', f).code, 2);
+    const r = cli('stats', f);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `normscope: ${f}: '<V2' is raw 2-byte data, which is how ml_dtypes saves bfloat16: read it with --bfloat16-v2 to treat it as bfloat16 (byte offset 20)\n`);
+    assert.equal(cli('stats', f, '--budget-mb', '1').stderr, r.stderr);
     const s = JSON.parse(cli('stats', f, '--bfloat16-v2', '--json').stdout);
     assert.equal(s.dtype, 'bfloat16');
   });
