@@ -102,11 +102,12 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   };
   if (command === 'check') {
     const p = paramsFromFlags(f, loadParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
-    const result = fastNormalize()(x, p);
-    const checks = equivalenceChecks(x, p);
+    const run = fastNormalize();
+    const result = run(x, p);
+    const checks = equivalenceChecks(x, p, run);
     const before = tensorStats(x, p, 1);
     const after = tensorStats(result.output, p, 1);
-    const flags = healthFlags(x, p, result, before, after);
+    const flags = healthFlags(x, p, result, before, after, run);
     const report = { input: { shape: x.shape, dtype: x.dtype }, op: result.resolved, shape_report: result.shapeReport, checks, flags, warnings: result.warnings };
     out(f.json ? JSON.stringify(report) : formatAnalysis(input, { ...report, stats: undefined }));
     return checks.every((c) => c.pass) ? 0 : 3;

@@ -15,7 +15,7 @@ export interface AnalyzeOptions {
   readonly bins?: number;
   /** Run the equivalence checks (several more op runs). Default true. */
   readonly checks?: boolean;
-  /** Runs the op: `normalize` (the TypeScript kernels) by default; the CLI passes the fast kernels' normalize. */
+  /** Runs the op and the checks' ops: `normalize` (TypeScript kernels) by default; the CLI passes the fast kernels'. */
   readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
 }
 
@@ -54,7 +54,8 @@ export function tensorStats(x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout
 /** Runs `p` on `x` and gathers statistics, checks and flags. Throws NormScopeError for bad input or params. */
 export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): Analysis {
   const bins = opts.bins ?? DEFAULT_BINS;
-  const result = (opts.normalize ?? normalize)(x, p);
+  const run = opts.normalize ?? normalize;
+  const result = run(x, p);
   const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
   const before = sideStats(toComputeArray(x), layout, bins, groups);
@@ -64,8 +65,8 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
     op: result.resolved,
     shape_report: result.shapeReport,
     stats: { before, after },
-    checks: opts.checks === false ? [] : equivalenceChecks(x, p),
-    flags: healthFlags(x, p, result, before, after),
+    checks: opts.checks === false ? [] : equivalenceChecks(x, p, run),
+    flags: healthFlags(x, p, result, before, after, run),
     warnings: result.warnings,
     result,
   };

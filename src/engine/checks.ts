@@ -88,8 +88,9 @@ function concatBatch(parts: Tensor[], shape: readonly number[]): Tensor {
 /**
  * Every applicable equivalence check for `x`, using the eps of `p` and group counts {p.groups, 1, C}.
  * Returns the checks that apply to this shape (IN needs more than one spatial element, GN needs C % G == 0).
+ * `runOp` runs the ops (default: the TypeScript kernels; the CLI passes the fast kernels).
  */
-export function equivalenceChecks(x: Tensor, p: NormParams): CheckResult[] {
+export function equivalenceChecks(x: Tensor, p: NormParams, runOp: typeof normalize = normalize): CheckResult[] {
   const xc = toNCHW(x, p);
   if (xc.shape.length < 2) return [];
   const [N, C] = xc.shape;
@@ -97,7 +98,7 @@ export function equivalenceChecks(x: Tensor, p: NormParams): CheckResult[] {
   const eps = p.eps ?? 1e-5;
   const base = { eps } as const;
   const run = (t: Tensor, op: OpName, extra: Partial<NormParams> = {}): Tensor =>
-    normalize(t, { op, ...base, ...extra }).output;
+    runOp(t, { op, ...base, ...extra }).output;
   const checks: CheckResult[] = [];
   if (numel(xc.shape) === 0) return checks;
   // InstanceNorm and BatchNorm take (N, C, *) with at most three spatial dims, as in PyTorch.
@@ -169,7 +170,9 @@ function statGroups(shape: readonly number[], out: NormOutput): StatGroups | und
  * Health flags: constant and eps-dominated statistic groups, NaN/Inf in input or output, and normalized
  * groups whose mean/std drift from 0/1. `before`/`after` are the side stats with channels on the channel axis.
  */
-export function healthFlags(x: Tensor, p: NormParams, out: NormOutput, before: SideStats, after: SideStats): Flag[] {
+export function healthFlags(
+  x: Tensor, p: NormParams, out: NormOutput, before: SideStats, after: SideStats, runOp: typeof normalize = normalize,
+): Flag[] {
   const flags: Flag[] = [];
   const add = (f: Flag) => flags.push(f);
   for (const ch of before.channels) {
@@ -209,7 +212,7 @@ export function healthFlags(x: Tensor, p: NormParams, out: NormOutput, before: S
         }
       });
       // Drift: the normalized groups (before any affine) should have mean 0 and std 1 (RMSNorm: RMS 1).
-      const plain = r.affine ? normalize(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
+      const plain = r.affine ? runOp(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
       const outView = lnLike ? plain : toNCHW(plain, p);
       const outStats = sideStats(toFloat64(outView), groups.layout, 1);
       outStats.channels.forEach((g, i) => {
