@@ -5,10 +5,12 @@
  */
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { DType } from '../engine/dtype';
+import { DType, itemSize } from '../engine/dtype';
+import { openTensorSource } from '../engine/formats/open';
 import { ByteSource } from '../engine/formats/source';
 import { npyHeader } from '../engine/formats/npy';
-import type { StreamProgress } from '../engine/streaming';
+import type { SideStats } from '../engine/stats';
+import { StreamInfo, StreamOptions, StreamProgress, chunkElementsFor, streamStats } from '../engine/streaming';
 
 /** The default memory budget for streamed files, in MiB. */
 export const DEFAULT_BUDGET_MB = 512;
@@ -110,4 +112,30 @@ export function progressLine(stream: NodeJS.WriteStream, label: string, bytesPer
 /** Peak resident set size of this process so far, in bytes. */
 export function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
+}
+
+/** Options of `streamFileStats`: the stream's, with a budget instead of a chunk size. */
+export interface FileStatsOptions extends Omit<StreamOptions, 'chunkElements'> {
+  /** Memory budget in MiB (default DEFAULT_BUDGET_MB). */
+  readonly budgetMB?: number;
+  /** Read .npy '<V2' as bfloat16. */
+  readonly bfloat16V2?: boolean;
+}
+
+/**
+ * Per-channel statistics and histograms of the tensor `selector` names in the file at `path` (.npy, .npz,
+ * .safetensors), read in chunks within the budget: for the extension host's `file:` URIs and the CLI.
+ * `onMoments` gives a first picture after the first pass; `onProgress` reports both passes.
+ */
+export async function streamFileStats(path: string, selector: string | undefined, opts: FileStatsOptions = {}):
+  Promise<{ shape: readonly number[]; dtype: DType; stats: SideStats; info: StreamInfo }> {
+  const file = await openFileSource(path);
+  try {
+    const src = await openTensorSource(path, file, selector, { bfloat16V2: opts.bfloat16V2 });
+    const chunkElements = chunkElementsFor(itemSize(src.dtype), (opts.budgetMB ?? DEFAULT_BUDGET_MB) * 2 ** 20);
+    const { stats, info } = await streamStats(src, { ...opts, chunkElements });
+    return { shape: src.shape, dtype: src.dtype, stats, info };
+  } finally {
+    await file.close();
+  }
 }

@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeNpy } from '../../src/engine/formats/npy';
-import { progressLine } from '../../src/node/fileSource';
+import { progressLine, streamFileStats } from '../../src/node/fileSource';
+import { tensorStats } from '../../src/engine/analyze';
+import { loadTensor } from '../../src/engine/formats/input';
 import { tensor } from '../../src/engine/tensor';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -123,5 +125,14 @@ describe('normscope CLI: multi-tensor files and streaming', function () {
       '\r\x1b[K',
     ]);
     assert.equal(progressLine({ isTTY: false } as unknown as NodeJS.WriteStream, 'x', 4), undefined);
+  });
+
+  it('streamFileStats: a file member in chunks within a budget, a first picture after pass 1', async () => {
+    const f = path.join(CONTAINERS, 'big_compressed.npz');
+    let first = -1;
+    const r = await streamFileStats(f, 'big', { budgetMB: 0.5, onMoments: (s) => { first = s.overall.count; } });
+    assert.deepEqual([r.shape, r.dtype, r.info.chunks, first], [[16, 4, 32, 32], 'float32', 7, 65536]);
+    const whole = tensorStats(loadTensor(f, new Uint8Array(readFileSync(f)), 'big'));
+    assert.deepEqual(r.stats.channels.map((c) => c.histogram), whole.channels.map((c) => c.histogram));
   });
 });
