@@ -78,6 +78,8 @@ export class NormPanel implements PanelProbe {
   private generation = 0;
   private disposed = false;
   private busyWhat = '';
+  /** The webview has said `ready` and not been hidden since (hidden webviews are torn down and reload). */
+  private webviewReady = false;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -98,6 +100,7 @@ export class NormPanel implements PanelProbe {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => void this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => { if (!panel.visible) this.webviewReady = false; }),
     );
     NormPanel.all.push(this);
     void this.load();
@@ -162,6 +165,7 @@ export class NormPanel implements PanelProbe {
     this.notify(msg);
     switch (msg.type) {
       case 'ready':
+        this.webviewReady = true;
         this.replay();
         if (msg.params && this.tensorMsg && !sameParams(msg.params, this.currentParams)) {
           this.run(msg.params, 0);
@@ -211,7 +215,8 @@ export class NormPanel implements PanelProbe {
     }
     record(this.sent, msg);
     this.notify(msg);
-    void this.panel.webview.postMessage(msg);
+    // Before `ready` the state is kept and replayed then, so the webview never draws one result twice.
+    if (this.webviewReady) void this.panel.webview.postMessage(msg);
   }
 
   /** Everything the webview needs to show the current state (after it loads or reloads). */
@@ -267,7 +272,9 @@ export class NormPanel implements PanelProbe {
         this.post({ type: 'error', scope: 'load', message: `Loading ${label} was cancelled. Close the panel and run "Normalize tensor" again.` });
         return;
       }
-      const message = e instanceof EngineError || e instanceof vscode.FileSystemError || e instanceof LoadError
+      const message = e instanceof vscode.FileSystemError
+        ? `${label}: ${describeFsError(e)}`
+        : e instanceof EngineError || e instanceof LoadError
         ? `${label}: ${e.message}`
         : `${label}: internal error (${e instanceof Error ? e.message : String(e)})`;
       if (!(e instanceof EngineError || e instanceof LoadError || e instanceof vscode.FileSystemError)) this.host.log.error(e instanceof Error ? e : String(e));
@@ -425,6 +432,17 @@ function sameParams(a: PanelParams, b: PanelParams | undefined): boolean {
     ? Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])
     : v);
   return b !== undefined && JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+/** A file-system error in words (VS Code's messages carry the error class and the full URI). */
+function describeFsError(e: vscode.FileSystemError): string {
+  switch (e.code) {
+    case 'FileNotFound': case 'EntryNotFound': return 'no such file (FileNotFound)';
+    case 'NoPermissions': return 'permission denied';
+    case 'FileIsADirectory': case 'EntryIsADirectory': return 'it is a folder, not a tensor file';
+    case 'Unavailable': return 'the file system is unavailable';
+    default: return e.message;
+  }
 }
 
 function record<T>(log: T[], msg: T): void {

@@ -48,7 +48,8 @@ export function paramChoices(shape: readonly number[], p: Pick<PanelParams, 'unb
   const channels = channelCount(shape, p);
   const normalized_shapes: number[][] = [];
   for (let k = 1; k <= shape.length; k++) normalized_shapes.push(shape.slice(shape.length - k));
-  return { channels, groups: divisors(channels), normalized_shapes };
+  const last = shape.length ? shape[shape.length - 1] : 1;
+  return { channels, groups: divisors(channels), normalized_shapes, channels_last: { channels: last, groups: divisors(last) } };
 }
 
 /**
@@ -137,6 +138,7 @@ export function fieldOfError(message: string): ParamField | undefined {
   if (/normalized_shape/.test(message)) return 'normalized_shape';
   if (/value per channel when training|\bmode\b/.test(message)) return 'mode';
   if (/\bweight\b|\bbias\b/.test(message)) return 'affine';
+  if (/layout|channels last|nhwc/i.test(message)) return 'layout';
   if (/expected .*D.* input|input/.test(message)) return 'op';
   return undefined;
 }

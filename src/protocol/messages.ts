@@ -55,6 +55,8 @@ export interface ParamChoices {
   readonly groups: readonly number[];
   /** Trailing sub-shapes, shortest first: LayerNorm/RMSNorm normalized_shape candidates. */
   readonly normalized_shapes: readonly (readonly number[])[];
+  /** The same with channels on the last axis (layout 'nhwc'; e.g. features of (batch, tokens, features)). */
+  readonly channels_last: { readonly channels: number; readonly groups: readonly number[] };
 }
 
 /** An equivalence check as it travels (infinite differences become null). */
@@ -172,8 +174,8 @@ export interface NoticeMessage {
 export type ToWebview = InitMessage | TensorMessage | BusyMessage | ResultMessage | ChecksMessage | ErrorMessage | NoticeMessage;
 
 /** The fields of PanelParams a control edits. */
-export type ParamField = 'op' | 'mode' | 'groups' | 'normalized_shape' | 'eps' | 'momentum' | 'affine';
-export const PARAM_FIELDS: readonly ParamField[] = ['op', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'affine'];
+export type ParamField = 'op' | 'layout' | 'mode' | 'groups' | 'normalized_shape' | 'eps' | 'momentum' | 'affine';
+export const PARAM_FIELDS: readonly ParamField[] = ['op', 'layout', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'affine'];
 
 // -------------------------------------------------------------------------------------------------------------
 // Webview -> host

@@ -197,3 +197,54 @@ export function themeColors(el: Element = document.body): ThemeColors {
     background: v('--vscode-editor-background', '#1e1e1e'),
   };
 }
+
+/** A small-multiple histogram: bars only, no axes. */
+export interface MiniHistogramSpec {
+  readonly edges: readonly number[];
+  readonly counts: readonly number[];
+  readonly color: string;
+  /** Prefix of the hover text, e.g. "channel 3 before". */
+  readonly label: string;
+}
+
+/**
+ * Draws a small histogram straight onto a canvas (no chart.js: hundreds of these must draw in milliseconds).
+ * Hovering a bar shows its range and count in the canvas title. Returns the same destroy() as a Chart.
+ */
+export function drawMiniHistogram(canvas: HTMLCanvasElement, spec: MiniHistogramSpec): { destroy(): void } {
+  const { edges, counts } = spec;
+  const box = canvas.parentElement ?? canvas;
+  const cssWidth = Math.max(1, box.clientWidth);
+  const cssHeight = Math.max(1, box.clientHeight);
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(cssWidth * ratio);
+  canvas.height = Math.round(cssHeight * ratio);
+  canvas.style.width = `${cssWidth}px`;
+  canvas.style.height = `${cssHeight}px`;
+  const ctx = canvas.getContext('2d');
+  const bins = counts.length;
+  let max = 0;
+  for (const c of counts) if (c > max) max = c;
+  if (ctx && bins > 0) {
+    ctx.fillStyle = spec.color;
+    const w = canvas.width / bins;
+    for (let i = 0; i < bins; i++) {
+      if (counts[i] === 0) continue;
+      // At least one device pixel tall, so a lone value in a bin stays visible.
+      const h = Math.max(1, Math.round((counts[i] / max) * (canvas.height - 1)));
+      ctx.fillRect(Math.floor(i * w), canvas.height - h, Math.max(1, Math.ceil(w) - (w > 3 ? 1 : 0)), h);
+    }
+    // A hairline baseline so an all-empty histogram still reads as a chart.
+    ctx.globalAlpha = 0.35;
+    ctx.fillRect(0, canvas.height - 1, canvas.width, 1);
+    ctx.globalAlpha = 1;
+  }
+  const onMove = (e: MouseEvent) => {
+    const r = canvas.getBoundingClientRect();
+    const i = Math.min(bins - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * bins)));
+    const closing = i === bins - 1 ? ']' : ')';
+    canvas.title = `${spec.label}: [${short(edges[i])}, ${short(edges[i + 1])}${closing} ${counts[i]} values`;
+  };
+  canvas.addEventListener('mousemove', onMove);
+  return { destroy: () => canvas.removeEventListener('mousemove', onMove) };
+}

@@ -6,7 +6,7 @@
 import type { Chart } from 'chart.js';
 import type { ChannelStats, GroupStats, SideStats, Summary } from '../engine/stats';
 import type { AnalysisView } from '../protocol/messages';
-import { drawHistogram, drawProfile, ThemeColors } from '../ui/charts';
+import { drawHistogram, drawMiniHistogram, drawProfile, ThemeColors } from '../ui/charts';
 import { el, num } from './dom';
 
 export interface ChartView {
@@ -90,7 +90,7 @@ export function createChartView(container: HTMLElement, view: AnalysisView, colo
         pageCount > 1 ? el('div', { class: 'pager' }, prev, status, next) : null),
       el('p', { class: 'muted' }, 'Each pair: before (left) and after (right); all before plots share one set of bin edges, all after plots another.'),
       grid2);
-    let pageCharts: Chart[] = [];
+    let pageCharts: { destroy(): void }[] = [];
     let page = 0;
     const figures = new Map<number, HTMLElement>();
     const pager: Pager<T> = {
@@ -118,8 +118,8 @@ export function createChartView(container: HTMLElement, view: AnalysisView, colo
             el('div', { class: 'pair-small' }, el('div', { class: 'canvas' }, cb), el('div', { class: 'canvas' }, ca)));
           figures.set(i, fig);
           grid2.append(fig);
-          pageCharts.push(drawHistogram(cb, { edges: side.before.edges, counts: b.histogram, color: colors.before, label: `${label(b)} before`, compact: true }));
-          pageCharts.push(drawHistogram(ca, { edges: side.after.edges, counts: a.histogram, color: colors.after, label: `${label(b)} after`, compact: true }));
+          pageCharts.push(drawMiniHistogram(cb, { edges: side.before.edges, counts: b.histogram, color: colors.before, label: `${label(b)} before` }));
+          pageCharts.push(drawMiniHistogram(ca, { edges: side.after.edges, counts: a.histogram, color: colors.after, label: `${label(b)} after` }));
         }
         if (kind === 'channel') pages.channel = page; else pages.group = page;
       },

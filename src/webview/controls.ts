@@ -44,7 +44,18 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
 
   const op = el('select', { name: 'op' }, ...OP_LABELS.map(([v, t]) => el('option', { value: v }, t)));
   const mode = el('select', { name: 'mode' }, el('option', { value: 'train' }, 'train (batch statistics)'), el('option', { value: 'eval' }, 'eval (running statistics)'));
-  const groups = el('select', { name: 'groups' }, ...choices.groups.map((g) => el('option', { value: String(g) }, `${g} (${choices.channels / g} ch. each)`)));
+  const layoutSelect = el('select', { name: 'layout' },
+    el('option', { value: 'nchw' }, `axis 1 (${choices.channels})`),
+    el('option', { value: 'nhwc' }, `last axis (${choices.channels_last.channels})`));
+  const groups = el('select', { name: 'groups' });
+  const groupsHint = el('span', { class: 'hint' });
+  /** Group counts for the chosen layout: the divisors of its channel count. */
+  const fillGroups = (layout: 'nchw' | 'nhwc') => {
+    const c = layout === 'nhwc' ? choices.channels_last : choices;
+    groups.replaceChildren(...c.groups.map((g) => el('option', { value: String(g) }, `${g} (${c.channels / g} ch. each)`)));
+    groupsHint.textContent = `divisors of C=${c.channels}`;
+  };
+  fillGroups(params.layout ?? 'nchw');
   const nshape = el('select', { name: 'normalized_shape' },
     ...choices.normalized_shapes.map((s, i) => el('option', { value: String(i) }, shapeText(s))));
   const eps = el('input', { type: 'text', name: 'eps', inputmode: 'decimal', spellcheck: 'false', size: 10 });
@@ -58,13 +69,15 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
   const fields = {
     op: field('op', 'Op', op),
     mode: field('mode', 'Mode', mode),
-    groups: field('groups', 'Groups', groups, `divisors of C=${choices.channels}`),
+    layout: field('layout', 'Channels', layoutSelect),
+    groups: field('groups', 'Groups', groups),
     normalized_shape: field('normalized_shape', 'normalized_shape', nshape),
     eps: field('eps', 'eps', eps),
     momentum: field('momentum', 'momentum', momentum, 'number or None'),
     affine: el('div', { class: 'field', 'data-field': 'affine' },
       el('label', { class: 'checkbox' }, affine, ' affine'), affineBox, errorSlot('affine')),
   };
+  fields.groups.insertBefore(groupsHint, fields.groups.lastChild);
   affine.id = 'control-affine';
   affine.setAttribute('aria-describedby', 'error-affine');
   const root = el('form', { class: 'controls', 'aria-label': 'Normalization parameters', onsubmit: (e: Event) => e.preventDefault() },
@@ -75,6 +88,7 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
   const parse = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s.trim()));
 
   function layout(o: OpName): void {
+    fields.layout.hidden = choices.normalized_shapes.length < 2;
     fields.mode.hidden = o !== 'batch';
     fields.momentum.hidden = o !== 'batch';
     fields.groups.hidden = o !== 'group';
@@ -88,7 +102,7 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
     const o = op.value as OpName;
     const p: Mutable<PanelParams> = { op: o };
     if (current.unbatched !== undefined) p.unbatched = current.unbatched;
-    if (current.layout !== undefined) p.layout = current.layout;
+    if (layoutSelect.value === 'nhwc') p.layout = 'nhwc';
     const e = parse(eps.value);
     if (e !== undefined) {
       if (Number.isNaN(e)) return { field: 'eps', message: `eps: "${eps.value}" is not a number` };
@@ -117,6 +131,10 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
 
   function changed(ev: Event): void {
     if (ev.target === groups) groupsChosen = true;
+    if (ev.target === layoutSelect) {
+      fillGroups(layoutSelect.value === 'nhwc' ? 'nhwc' : 'nchw');
+      groupsChosen = false; // the host picks a valid default for the new channel count
+    }
     layout(op.value as OpName);
     const p = read();
     if ('message' in p) {
@@ -135,6 +153,8 @@ export function createControls(choices: ParamChoices, params: PanelParams, onCha
     show(p, resolved) {
       current = p;
       op.value = p.op;
+      if (layoutSelect.value !== (p.layout ?? 'nchw')) fillGroups(p.layout ?? 'nchw');
+      layoutSelect.value = p.layout ?? 'nchw';
       mode.value = p.mode ?? 'train';
       if (p.groups !== undefined) {
         groups.value = String(p.groups);
