@@ -51,6 +51,7 @@ try {
     timeout: 60_000,
     reporter: require(path.join(repoRoot, 'test/support/countingReporter.cjs')),
     reporterOptions: { out: resultFile },
+    grep: process.env.NORMSCOPE_E2E_GREP || undefined, // e.g. scripts/panel-screenshots.mjs runs one test
     rootHooks: {
       // After each test (and its own afterEach hooks): a screenshot if it failed, then no editors open.
       async afterEach() {
