@@ -4,6 +4,7 @@ import type * as vscode from 'vscode';
 import { createApi, NormScopeApi } from './api';
 import { registerHover } from './hover';
 import { registerNormalizeCommand } from './normalizeCommand';
+import { registerNotebookOutputs } from './notebookOutputs';
 import { registerNpyEditor } from './npyEditor';
 import { registerPanelSerializer } from './panel';
 import { createPanelHost } from './panelHost';
@@ -15,6 +16,7 @@ export function activate(context: vscode.ExtensionContext): NormScopeApi {
   context.subscriptions.push(registerPanelSerializer(panels));
   context.subscriptions.push(registerNpyEditor(panels));
   context.subscriptions.push(registerHover());
+  context.subscriptions.push(registerNotebookOutputs(panels));
   return createApi(panels);
 }
 

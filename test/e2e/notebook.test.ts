@@ -1,0 +1,101 @@
+// Notebooks in the real workbench: a committed .ipynb whose stored outputs have our MIME type renders through
+// the extension's notebook renderer with no kernel - charts painted in the renderer's frame, a bad payload as
+// one line - "Open in panel" reaches the host, and the README screenshot media/screenshots/notebook.png.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { notebookOutputFrame, runCommand, webviewFrame, workbench } from './workbench';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const notebook = path.join(repoRoot, 'test/fixtures/notebooks/render.ipynb');
+const readmeShot = path.join(repoRoot, 'media/screenshots/notebook.png');
+
+/** Opens a notebook outside the workspace folder through Quick Open and waits for the notebook editor. */
+export async function openNotebook(page: Page, file: string): Promise<void> {
+  // A notebook opened before the extension host is up shows as JSON text: make sure it is.
+  await runCommand(page, 'Developer: Show Running Extensions');
+  await page.locator('.runtime-extensions-editor').getByText('normscope.normscope', { exact: true }).waitFor();
+  await runCommand(page, 'View: Close All Editors');
+  await page.keyboard.press('Control+P');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(file);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+  await page.locator('.notebookOverlay').first().waitFor();
+}
+
+/** A NormScope output whose charts are painted, by its title. */
+function paintedOutput(frame: FrameLocator, title: string): Locator {
+  return frame.locator('.normscope-output[data-state="painted"]', { has: frame.locator('.ns-title', { hasText: title }) });
+}
+
+/** Painted (non-transparent) pixels of each chart canvas of one output. */
+async function painted(output: Locator): Promise<number[]> {
+  return output.locator('canvas').evaluateAll((canvases) => canvases.map((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+    return n;
+  }));
+}
+
+describe('notebook renderer (real workbench)', () => {
+  it('renders stored NormScope outputs with painted charts, checks, and a bad payload as one line', async () => {
+    const { page } = workbench();
+    await openNotebook(page, notebook);
+    const frame = notebookOutputFrame(page);
+
+    // GroupNorm output: before/after, per-channel profile, per-group and per-channel histograms, shape report, checks.
+    const norm = paintedOutput(frame, 'conv2 activations');
+    await norm.waitFor({ timeout: 60_000 });
+    const text = (await norm.textContent()) ?? '';
+    assert.match(text, /shape \[8, 6, 5, 5\] · float32 · 1,200 elements/);
+    assert.match(text, /GroupNorm \(3 groups\)/);
+    assert.match(text, /Per group \(3\)/);
+    assert.match(text, /Per channel \(6\)/);
+    assert.match(text, /Shape report/);
+    const pixels = await painted(norm);
+    assert.ok(pixels.length >= 2 + 1 + 2 * 3 + 2 * 6, `charts drawn: ${pixels.length}`);
+    assert.ok(pixels.every((n) => n > 0), `every chart painted: ${pixels.join(', ')}`);
+    assert.equal(await norm.getAttribute('data-painted'), await norm.getAttribute('data-charts'));
+    // Phase 2: the equivalence checks arrive and pass.
+    await norm.locator('.card.check').first().waitFor();
+    assert.equal(await norm.locator('.card.check.fail').count(), 0);
+    assert.ok(await norm.locator('.card.check.pass').count() >= 1);
+
+    // Statistics-only output: one histogram.
+    const stats = paintedOutput(frame, 'logits');
+    await stats.waitFor();
+    assert.match((await stats.textContent()) ?? '', /shape \[1000\] · float32 · 1,000 elements/);
+    const one = await painted(stats);
+    assert.equal(one.length, 1);
+    assert.ok(one[0] > 0);
+
+    // A payload whose bytes do not fit its shape: one line, not a blank output.
+    const bad = frame.locator('.normscope-output.ns-error');
+    await bad.waitFor();
+    assert.equal(await bad.textContent(),
+      'NormScope: payload.data: 8 bytes of base64 data, but shape [2, 3] of float32 needs 24 (6 elements x 4 bytes)');
+
+    // The README screenshot: the notebook with the GroupNorm output.
+    await norm.scrollIntoViewIfNeeded();
+    const box = await page.locator('.notebookOverlay').first().boundingBox();
+    fs.mkdirSync(path.dirname(readmeShot), { recursive: true });
+    await page.screenshot({ path: readmeShot, clip: box ?? undefined });
+  });
+
+  it('"Open in panel" on an output opens the panel on that tensor with the payload\'s op', async () => {
+    const { page } = workbench();
+    await openNotebook(page, notebook);
+    const norm = paintedOutput(notebookOutputFrame(page), 'conv2 activations');
+    await norm.waitFor({ timeout: 60_000 });
+    await norm.getByRole('button', { name: 'Open in panel' }).click();
+    const panel = webviewFrame(page);
+    await panel.locator('.meta', { hasText: 'shape [8, 6, 5, 5]' }).waitFor({ timeout: 30_000 });
+    assert.match((await panel.locator('h1').textContent()) ?? '', /render\.ipynb#cell=2&output=0/);
+    await panel.locator('.overall', { hasText: 'GroupNorm (3 groups)' }).waitFor({ timeout: 30_000 });
+  });
+});
