@@ -23,6 +23,8 @@ export class KernelPool {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private busy = false;
+  /** Set when a worker died: calls then run in this thread only. */
+  private broken = false;
 
   private constructor(readonly fast: FastKernels, private readonly workers: Worker[]) {
     for (const w of workers) {
@@ -33,7 +35,8 @@ export class KernelPool {
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve();
       });
-      w.on('error', (e) => this.failAll(e));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', () => this.fail(new Error('a KernelPool worker exited')));
       w.unref();
     }
   }
@@ -55,12 +58,16 @@ export class KernelPool {
   }
 
   get threads(): number {
-    return this.workers.length + 1;
+    return this.broken ? 1 : this.workers.length + 1;
   }
 
-  /** `fast.normalize(x, p)` with every phase split across the pool's threads. One call at a time. */
+  /**
+   * `fast.normalize(x, p)` with every phase split across the pool's threads (in this thread alone once a worker
+   * has died or the pool is closed). One call at a time.
+   */
   async normalize(x: Tensor, p: NormParams): Promise<FastOutput> {
     if (this.busy) throw new Error('KernelPool.normalize: a call is already running');
+    if (this.broken) return this.fast.normalize(x, p);
     this.busy = true;
     for (const w of this.workers) w.ref();
     const run = this.fast.steps(x, p, this.threads);
@@ -95,12 +102,14 @@ export class KernelPool {
     if (local !== null) throw local;
   }
 
-  private failAll(e: Error): void {
+  private fail(e: Error): void {
+    this.broken = true;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
 
   async close(): Promise<void> {
+    this.broken = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

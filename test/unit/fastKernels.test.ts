@@ -247,6 +247,17 @@ describe('fast kernels: KernelPool (2 threads over shared memory)', function () 
     await first;
   });
 
+  it('after a worker dies, calls run in this thread alone', async () => {
+    const p2 = await KernelPool.create(fast, 2);
+    const x = randn([4, 6, 5, 7], 6);
+    const want = data(fast.normalize(x, { op: 'group', groups: 3 }).output);
+    await (p2 as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(p2.threads, 1);
+    assert.deepEqual(data((await p2.normalize(x, { op: 'group', groups: 3 })).output), want);
+    await p2.close();
+  });
+
   it('validation errors reject, and the pool keeps working', async () => {
     const before = fast.arena.usedBytes;
     await assert.rejects(pool.normalize(randn([2, 4, 3], 1), { op: 'group', groups: 3 }), /divisible by num_groups/);

@@ -90,11 +90,18 @@ export class Arena {
   }
 
   f32(start: number, n: number): Float32Array {
-    return new Float32Array(this.memory.buffer, start, n);
+    return new Float32Array(this.buffer(), start, n);
   }
 
   f64(start: number, n: number): Float64Array {
-    return new Float64Array(this.memory.buffer, start, n);
+    return new Float64Array(this.buffer(), start, n);
+  }
+
+  /** The memory's current buffer, remembered so that views on it are recognized. */
+  private buffer(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
   }
 }
 
