@@ -17,7 +17,10 @@ import { writeNpy } from '../engine/formats/npy';
 import { TensorSource } from '../engine/formats/source';
 import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '../engine/streaming';
 import { Tensor, tensor } from '../engine/tensor';
+import type { FastKernels } from '../engine/fast/fastKernels';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
+import { kernelBytes } from '../node/kernelBytes';
+import { createFastKernels } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber } from './args';
 import { cliWording, readInput, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -172,7 +175,12 @@ async function normalizeStreamed(
   };
   let r;
   try {
-    r = await inFile(streamNormalize(src, p, write, { chunkElements, bins, onProgress }));
+    const fast = fastKernels();
+    r = await inFile(streamNormalize(src, p, write, {
+      chunkElements, bins, onProgress,
+      normalize: fast ? (x, q) => fast.normalize(x, q) : undefined,
+      release: fast ? (t) => fast.release(t) : undefined,
+    }));
     await writer?.close();
   } catch (e) {
     if (writer) {
@@ -211,4 +219,14 @@ async function normalizeStreamed(
   if (f.report) writeOutput(f.report, new TextEncoder().encode(renderReport(input, analysis)));
   out(f.json ? JSON.stringify({ ...toJson(analysis), streamed: streamed(r.info.chunks, r.info.chunkElements, r.info.passes) }) : formatAnalysis(input, analysis));
   return 0;
+}
+
+let fast: FastKernels | null | undefined;
+/** The WebAssembly kernels where they load (same results as the TypeScript kernels, faster), else null. */
+function fastKernels(): FastKernels | null {
+  if (fast === undefined) {
+    const bytes = kernelBytes();
+    fast = bytes ? createFastKernels(bytes) : null;
+  }
+  return fast;
 }

@@ -15,7 +15,7 @@
 import { channelAxis, groupRanges } from './analyze';
 import { NormScopeError } from './errors';
 import { normalize, planOf } from './ops';
-import { NormParams, ResolvedParams, ShapeReport } from './params';
+import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
 import { Moments, StreamingStats } from './streamStats';
 import { allocStorage } from './dtype';
@@ -42,6 +42,10 @@ export interface StreamOptions {
   readonly onProgress?: (p: StreamProgress) => void;
   /** Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. */
   readonly onMoments?: (s: SideStats) => void;
+  /** The op runner for `streamNormalize` (default `normalize`: the TypeScript kernels), e.g. the fast kernels'. */
+  readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
+  /** Called with each chunk's output once it has been used (e.g. to give fast-kernel memory back at once). */
+  readonly release?: (out: Tensor) => void;
 }
 
 /** What a streamed job did, for tests and benchmarks. */
@@ -201,18 +205,23 @@ export async function streamNormalize(
   }
   // Pass 2: input histograms, the op on each chunk of whole samples, output moments.
   const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
+  const run = opts.normalize ?? normalize;
   await forEachChunk(src, chunkElements, async (v, start, raw) => {
     before.addHistogram(v, start);
     const x = tensor(src.dtype, chunkShape(v.length), raw.data);
-    const y = toComputeArray(normalize(x, stepParams).output);
+    const out = run(x, stepParams).output;
+    const y = toComputeArray(out);
     after.addMoments(y, start);
     await write(y);
+    opts.release?.(out);
     report(2, src.count + start + v.length);
   });
   // Pass 3: the op again, for the output histograms over edges the output's min and max fixed.
   await forEachChunk(src, chunkElements, (v, start, raw) => {
     const x = tensor(src.dtype, chunkShape(v.length), raw.data);
-    after.addHistogram(toComputeArray(normalize(x, stepParams).output), start);
+    const out = run(x, stepParams).output;
+    after.addHistogram(toComputeArray(out), start);
+    opts.release?.(out);
     report(3, 2 * src.count + start + v.length);
   });
   return {
