@@ -40,6 +40,11 @@ export interface StreamOptions {
   /** Channel ranges of groups (e.g. GroupNorm's) to summarize too. */
   readonly groups?: readonly (readonly [number, number])[];
   readonly onProgress?: (p: StreamProgress) => void;
+  /**
+   * Called once, right after the first chunk: statistics and histograms of that chunk alone (its own edges),
+   * `elements` long: a first picture of a big file within one chunk's read, refined by `onMoments` and the result.
+   */
+  readonly onPreview?: (s: SideStats, elements: number) => void;
   /** Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. */
   readonly onMoments?: (s: SideStats) => void;
   /** The op runner for `streamNormalize` (default `normalize`: the TypeScript kernels), e.g. the fast kernels'. */
@@ -109,6 +114,12 @@ export async function streamStats(src: TensorSource, opts: StreamOptions): Promi
   const total = 2 * src.count;
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes: 2, done, total });
   const chunks = await forEachChunk(src, opts.chunkElements, (v, start) => {
+    if (start === 0 && opts.onPreview) {
+      const first = new StreamingStats(acc.layout, acc.bins, acc.groups);
+      first.addMoments(v, 0);
+      first.addHistogram(v, 0);
+      opts.onPreview(first.result(), v.length);
+    }
     acc.addMoments(v, start);
     report(1, start + v.length);
   });

@@ -132,12 +132,19 @@ describe('streamed statistics: .npy in chunks', () => {
     sameStats(stats, tensorStats(readNpy(bytes)));
   });
 
-  it('reports progress over both passes and a first picture after pass 1', async () => {
+  it('reports progress over both passes, a preview of the first chunk and a first picture after pass 1', async () => {
     const seen: number[] = [];
     let moments: SideStats | undefined;
+    let preview: [SideStats, number] | undefined;
     await streamStats(await openNpySource(bytesSource(bytes)), {
       chunkElements: 300, onProgress: (p) => seen.push(p.done / p.total), onMoments: (s) => { moments = s; },
+      onPreview: (s, n) => { preview = [s, n]; },
     });
+    assert.equal(preview?.[1], 300);
+    const firstChunk = sideStats(toFloat64(x).subarray(0, 300), channelLayout([300], -1)).overall;
+    sameSummary(preview![0].overall, firstChunk, 'preview');
+    assert.deepEqual(preview![0].overall.histogram, firstChunk.histogram);
+    assert.equal(preview![0].channels.length, 4);
     assert.deepEqual(seen.map((f) => Math.round(f * 840 * 2)), [300, 600, 840, 1140, 1440, 1680]);
     assert.equal(moments?.overall.count, 840);
     assert.equal(moments?.overall.histogram.counts.reduce((a, b) => a + b, 0), 0);
