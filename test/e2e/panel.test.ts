@@ -1,0 +1,196 @@
+// The histogram panel as a person sees it: "Normalize tensor" from the command palette on a sample, the
+// charts painted inside the webview, a switch to GroupNorm, an invalid eps, and the panel in dark and light
+// themes (screenshots in test-results/e2e/; NORMSCOPE_UPDATE_SCREENSHOTS=1 also writes media/screenshots/).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { activeEditor, runCommand, screenshot, waitForWorkbench, webviewFrame, workbench } from './workbench';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+const sample = path.join(repoRoot, 'samples/conv_activations.json');
+const readmeShots = path.join(repoRoot, 'media/screenshots');
+
+/** Opens a file outside the workspace folder by its absolute path through Quick Open (Ctrl+P). */
+async function openPath(page: Page, file: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(file);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+}
+
+/** Picks a colour theme through "Preferences: Color Theme", as a person would. */
+async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
+  // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
+  await page.keyboard.press('F1');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
+  await widget.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
+  await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
+  await widget.locator('.quick-input-box input').fill(label);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden' });
+  await page.locator(`.monaco-workbench.${kind}`).waitFor();
+}
+
+/** Waits until the webview has drawn its run `requestId` (0: the host's first run). */
+async function drawn(frame: FrameLocator, requestId: number): Promise<void> {
+  await frame.locator(`body[data-rendered-request="${requestId}"]`).waitFor({ timeout: 30_000 });
+}
+
+/** Painted (non-transparent) pixels of every chart canvas in the panel, in document order. */
+async function paintedPixels(frame: FrameLocator): Promise<number[]> {
+  return frame.locator('.charts canvas').evaluateAll((canvases) => canvases.map((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+    return n;
+  }));
+}
+
+/** A fingerprint of a canvas's pixels, to tell whether a chart changed. */
+async function canvasHash(frame: FrameLocator, selector: string): Promise<string> {
+  return frame.locator(selector).first().evaluate((c) => {
+    const url = (c as HTMLCanvasElement).toDataURL();
+    let h = 0;
+    for (let i = 0; i < url.length; i++) h = (h * 31 + url.charCodeAt(i)) | 0;
+    return `${url.length}:${h}`;
+  });
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  const file = await screenshot(page, name);
+  if (process.env.NORMSCOPE_UPDATE_SCREENSHOTS) {
+    fs.mkdirSync(readmeShots, { recursive: true });
+    fs.copyFileSync(file, path.join(readmeShots, `${name}.png`));
+  }
+}
+
+describe('Normalize tensor panel (real workbench)', () => {
+  it('opens from the palette on a sample, paints its charts, switches to GroupNorm and explains a bad eps', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    await activeEditor(page).locator('.view-lines').waitFor();
+    await runCommand(page, 'NormScope: Normalize tensor');
+    const frame = webviewFrame(page);
+    await drawn(frame, 0);
+
+    // Header: the source, its shape, dtype and element count.
+    assert.equal(await frame.locator('h1').textContent(), 'conv_activations.json');
+    assert.equal(await frame.locator('.meta').textContent(), 'shape [4, 8, 16, 16] · float32 · 8,192 elements');
+    assert.equal(await frame.locator('#control-op').inputValue(), 'batch');
+    // BatchNorm on 8 channels: overall before + after, the profile, and 8 before/after pairs.
+    let painted = await paintedPixels(frame);
+    assert.equal(painted.length, 2 + 1 + 2 * 8);
+    assert.ok(painted.every((n) => n > 50), `blank charts: ${painted}`);
+    await frame.locator('.checks .card.check').first().waitFor();
+    assert.ok(await frame.locator('.checks .badge.pass').count() >= 4);
+    // Channel 5 has a variance far below eps: flagged, and the flag points to it.
+    await frame.locator('.flags-card', { hasText: 'channel 5' }).waitFor();
+    await frame.locator('.flags-card button', { hasText: 'show channel 5' }).first().click();
+    await frame.locator('figure.small.highlight', { hasText: 'channel 5' }).waitFor();
+
+    // GroupNorm, then another group count: new charts, including per-group ones.
+    const afterBefore = await canvasHash(frame, '.pair figure:nth-child(2) canvas');
+    await frame.locator('#control-op').selectOption('group');
+    await drawn(frame, 1);
+    assert.equal(await frame.locator('#control-groups').inputValue(), '4', 'GroupNorm starts at the largest divisor of C below it');
+    await frame.locator('#control-groups').selectOption('2');
+    await drawn(frame, 2);
+    await frame.locator('.overall', { hasText: 'GroupNorm (2 groups)' }).waitFor();
+    painted = await paintedPixels(frame);
+    assert.equal(painted.length, 2 + 1 + 2 * 2 + 2 * 8);
+    assert.ok(painted.every((n) => n > 50), `blank charts: ${painted}`);
+    assert.equal(await frame.locator('.multiples-section.groups figure').count(), 2);
+    assert.notEqual(await canvasHash(frame, '.pair figure:nth-child(2) canvas'), afterBefore, 'the "after" histogram did not change');
+    await frame.locator('.shape-report', { hasText: 'per sample per group of 4 channels' }).waitFor();
+
+    // An invalid combination explains itself next to its control, and the last valid run stays drawn.
+    await frame.locator('#control-eps').fill('-1');
+    await frame.locator('#control-eps').press('Enter');
+    await frame.locator('#error-eps', { hasText: 'eps must be a finite number >= 0, got -1' }).waitFor();
+    assert.equal(await frame.locator('.stale-note').isVisible(), true);
+    assert.equal(await frame.locator('.charts canvas').count(), painted.length);
+    // Fixing it clears the message.
+    await frame.locator('#control-eps').fill('0.001');
+    await frame.locator('#control-eps').press('Enter');
+    await drawn(frame, 4);
+    assert.equal(await frame.locator('#error-eps').textContent(), '');
+
+    // The table view holds the same numbers.
+    await frame.locator('.tabs button', { hasText: 'Table' }).click();
+    assert.equal(await frame.locator('.stats-table').count(), 3);
+    assert.equal(await frame.locator('.stats-table').nth(2).locator('tbody tr').count(), 8);
+    await frame.locator('.tabs button', { hasText: 'Charts' }).click();
+    await frame.locator('.charts canvas').first().waitFor();
+  });
+
+  it('follows the theme (screenshots of the panel in dark and light)', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    await runCommand(page, 'NormScope: Normalize tensor');
+    const frame = webviewFrame(page);
+    await drawn(frame, 0);
+    await frame.locator('.checks .card.check').first().waitFor();
+    const colorOf = () => frame.locator('body').evaluate((b) => getComputedStyle(b).backgroundColor);
+    // GroupNorm with 4 groups shows every kind of chart; the side bar is closed to give the panel the width.
+    await frame.locator('#control-op').selectOption('group');
+    await drawn(frame, 1);
+    await runCommand(page, 'View: Close Primary Side Bar');
+    try {
+      await setTheme(page, 'Dark Modern', 'vs-dark');
+      await frame.locator('.charts canvas').first().waitFor();
+      const dark = await colorOf();
+      await page.waitForTimeout(500);
+      await shoot(page, 'panel-dark');
+      await setTheme(page, 'Light Modern', 'vs');
+      await frame.locator('.charts canvas').first().waitFor();
+      const light = await colorOf();
+      assert.notEqual(dark, light, 'the panel background did not follow the theme');
+      const painted = await paintedPixels(frame);
+      assert.ok(painted.length > 0 && painted.every((n) => n > 50), 'charts are blank after the theme change');
+      await page.waitForTimeout(500);
+      await shoot(page, 'panel-light');
+    } finally {
+      await runCommand(page, 'View: Toggle Primary Side Bar Visibility');
+    }
+  });
+
+  it('comes back after a window reload with the same op and parameters', async () => {
+    const { page } = workbench();
+    await openPath(page, sample);
+    await runCommand(page, 'NormScope: Normalize tensor');
+    let frame = webviewFrame(page);
+    await drawn(frame, 0);
+    await frame.locator('#control-op').selectOption('instance');
+    await drawn(frame, 1);
+    await runCommand(page, 'Developer: Reload Window');
+    await waitForWorkbench(page);
+    frame = webviewFrame(page);
+    await drawn(frame, 0); // the restored panel's first run: the persisted parameters
+    assert.equal(await frame.locator('h1').textContent(), 'conv_activations.json');
+    assert.equal(await frame.locator('#control-op').inputValue(), 'instance');
+    await frame.locator('.overall', { hasText: 'InstanceNorm' }).waitFor();
+  });
+
+  it('opens an .npy file in the NormScope editor', async () => {
+    const { page } = workbench();
+    await openPath(page, path.join(repoRoot, 'samples/transformer_activations.npy'));
+    const frame = webviewFrame(page);
+    await drawn(frame, 0);
+    assert.equal(await frame.locator('.meta').textContent(), 'shape [2, 16, 64] · float32 · 2,048 elements');
+    assert.equal(await frame.locator('#control-op').inputValue(), 'layer');
+    // Axis 1 holds the 16 tokens; with channels on the last axis the 64 features get their own histograms, paged.
+    await frame.locator('.multiples-section.channels h2', { hasText: 'Per channel (16)' }).waitFor();
+    await frame.locator('#control-layout').selectOption('nhwc');
+    await drawn(frame, 1);
+    await frame.locator('.multiples-section.channels .page-status', { hasText: 'channels 0–15 of 64' }).waitFor();
+    await frame.locator('.multiples-section.channels button', { hasText: 'Next' }).click();
+    await frame.locator('.multiples-section.channels .page-status', { hasText: 'channels 16–31 of 64' }).waitFor();
+  });
+});
