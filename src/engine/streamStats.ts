@@ -106,9 +106,6 @@ export class StreamingStats {
   private readonly shifted: Uint8Array;
   private readonly hist: Float64Array;
   private edgesCache: number[] | null = null;
-  /** Elements seen by each pass, to check the passes covered the tensor. */
-  seen1 = 0;
-  seen2 = 0;
 
   constructor(
     readonly layout: ChannelLayout,
@@ -123,16 +120,11 @@ export class StreamingStats {
     this.hist = new Float64Array(C * bins);
   }
 
-  /** Total element count the layout describes. */
-  get total(): number {
-    return this.layout.outer * this.layout.channels * this.layout.inner;
-  }
-
   /** Pass 1: the moments of one chunk, merged into each channel. */
   addMoments(values: ArrayLike<number>, start: number): void {
     const { channels: C, inner } = this.layout;
     const len = values.length;
-    if (inner === 0 || C === 0) { this.seen1 += len; return; }
+    if (inner === 0 || C === 0) return;
     if (inner === 1 && C > 1) { this.addMomentsInterleaved(values, start); return; }
     const run = this.run;
     for (let i = 0; i < len;) {
@@ -147,7 +139,6 @@ export class StreamingStats {
       mergeMoments(m, run);
       i = end;
     }
-    this.seen1 += len;
     this.edgesCache = null;
   }
 
@@ -203,7 +194,6 @@ export class StreamingStats {
       run.min = sc[2 * C + c]; run.max = sc[3 * C + c]; run.nan = sc[5 * C + c]; run.inf = 0;
       mergeMoments(this.accs[c], run);
     }
-    this.seen1 += len;
     this.edgesCache = null;
   }
 
@@ -216,7 +206,7 @@ export class StreamingStats {
     const hist = this.hist;
     const { channels: C, inner } = this.layout;
     const len = values.length;
-    if (inner === 0 || C === 0) { this.seen2 += len; return; }
+    if (inner === 0 || C === 0) return;
     if (inner === 1) {
       // channels last: consecutive values cycle through the channels
       const last = bins - 1;
@@ -228,7 +218,6 @@ export class StreamingStats {
         }
         if (++c === C) c = 0;
       }
-      this.seen2 += len;
       return;
     }
     for (let i = 0; i < len;) {
@@ -237,7 +226,6 @@ export class StreamingStats {
       histogramRun(values, i, end, hist, (slab % C) * bins, bins, lo, scale);
       i = end;
     }
-    this.seen2 += len;
   }
 
   /** Each channel's merged moments so far. */

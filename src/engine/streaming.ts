@@ -90,6 +90,7 @@ export async function forEachChunk(
   // two chunk buffers, allocated once: one being computed on, one being read into
   const size = Math.min(chunk, src.count);
   const buffers = [allocStorage(src.dtype, size), src.concurrent ? allocStorage(src.dtype, size) : null];
+  const decoded = src.dtype === 'float32' || src.dtype === 'float64' ? undefined : new Float64Array(size);
   let turn = 0;
   const read = (start: number) => {
     const into = buffers[turn] ?? buffers[0] ?? undefined;
@@ -101,7 +102,7 @@ export async function forEachChunk(
   for (let start = 0; next; start += chunk) {
     const raw = await next;
     next = start + chunk < src.count ? (src.concurrent ? read(start + chunk) : null) : null;
-    await fn(computeValues(src.dtype, raw), start, tensor(src.dtype, [raw.length], raw));
+    await fn(computeValues(src.dtype, raw, decoded), start, tensor(src.dtype, [raw.length], raw));
     chunks++;
     if (!next && !src.concurrent && start + chunk < src.count) next = read(start + chunk);
   }

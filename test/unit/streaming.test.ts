@@ -225,5 +225,10 @@ describe('streamed normalization', () => {
       { message: 'LayerNorm over every dim needs statistics of the whole tensor at once: it is not streamed; normalize over the non-batch dims, or load the tensor whole' });
     await assert.rejects(streamNormalize(src, { op: 'instance' }, async () => {}, { chunkElements: 59 }),
       { message: 'one sample holds 60 elements, more than the 59 a chunk may hold within the memory budget: raise the budget' });
+    await assert.rejects(streamNormalize(src, { op: 'instance', unbatched: true }, async () => {}, { chunkElements: 150 }),
+      { message: 'streamed ops need a batch axis to split the work by samples (N, C, *): this input has none' });
+    const fortran = await openNpySource(bytesSource(new Uint8Array(readFileSync(join(FORMATS, 'fortran_float64.npy')))));
+    await assert.rejects(streamNormalize(fortran, { op: 'layer' }, async () => {}, { chunkElements: 150 }),
+      { message: 'streamed ops need C-order data: this file is in Fortran order (statistics still stream)' });
   });
 });

@@ -160,14 +160,15 @@ export async function openNpySource(src: ByteSource, opts: NpyReadOptions = {}):
 }
 
 /**
- * Storage as the values the statistics read: float32 storage as is (no copy), everything else as float64,
- * float16/bfloat16 decoded exactly and booleans as 0/1 (what `toComputeArray` gives for a whole tensor).
+ * Storage as the values the statistics read: float32 storage as is (no copy), everything else as float64
+ * (in `into` when it has room), float16/bfloat16 decoded exactly and booleans as 0/1 (what `toComputeArray`
+ * gives for a whole tensor).
  */
-export function computeValues(dtype: DType, data: Storage): Float32Array | Float64Array {
+export function computeValues(dtype: DType, data: Storage, into?: Float64Array): Float32Array | Float64Array {
   if (dtype === 'float32') return data as Float32Array;
   if (dtype === 'float64') return data as Float64Array;
   const n = data.length;
-  const out = new Float64Array(n);
+  const out = into && into.length >= n ? into.subarray(0, n) : new Float64Array(n);
   if (dtype === 'float16') {
     const table = halfTable();
     const d = data as Uint16Array;
