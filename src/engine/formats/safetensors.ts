@@ -2,8 +2,9 @@
  * .safetensors files: an 8-byte little-endian header length N, N bytes of JSON
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the tensors' raw
  * little-endian bytes, offsets relative to the end of the header. The header is checked as the reference
- * implementation checks it: a size limit, known dtypes, sizes matching shapes, offsets inside the data and not
- * overlapping. BF16 is decoded exactly (a bfloat16 is the top half of a float32).
+ * implementation checks it (a size limit, known dtypes, sizes matching shapes, offsets inside the data and not
+ * overlapping), except that gaps between tensors are tolerated: they hide nothing a reader could misread.
+ * BF16 is decoded exactly (a bfloat16 is the top half of a float32).
  */
 import { DType, itemSize } from '../dtype';
 import { NormScopeError } from '../errors';
