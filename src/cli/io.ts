@@ -64,7 +64,7 @@ function readWhole(path: string): Uint8Array {
   try {
     const size = fs.statSync(path).size;
     if (size > MAX_FILE_BYTES) {
-      throw new NormScopeError(`${path}: the file is ${size} bytes, more than the ${MAX_FILE_BYTES} that can be read whole (stats and normalize read it in chunks)`);
+      throw new NormScopeError(`${path}: the file is ${size} bytes, more than the ${MAX_FILE_BYTES} that can be read whole (stats and normalize read .npy, .npz and .safetensors files in chunks; check needs the whole tensor)`);
     }
     const buf = fs.readFileSync(path);
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
