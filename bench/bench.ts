@@ -3,7 +3,7 @@
  * kernels (1 thread, and 2 threads through KernelPool), and measures the fast kernels' error against the
  * float64 result of the TypeScript kernels. Invoked by bench/run.mjs after `npm run build` (it reads
  * dist/kernels.wasm and dist/kernelWorker.js), which times torch on the same cases and prints the table.
- * Prints one JSON array of {op, label, shape, impl, threads, median_ms, gbps[, max_ulps, inexact]} to stdout.
+ * Prints one JSON array of {op, label, shape, impl, threads, median_ms, gbps[, cpu_ms][, max_ulps, inexact]}.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,17 +30,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function time(fn: () => unknown, minRuns = 9, minMs = 600): Promise<number> {
+/**
+ * Median wall time per call, and median CPU time of this process per call (user + system: on a loaded machine
+ * it leaves out the time the thread waited for a core; it counts every thread, so it is kept for 1 thread only).
+ */
+async function time(fn: () => unknown, minRuns = 9, minMs = 600): Promise<{ ms: number; cpu: number }> {
   await fn(); await fn(); // warm up (JIT, wasm tier-up, first touch of the output pages)
   const times: number[] = [];
+  const cpus: number[] = [];
   const start = performance.now();
   while (times.length < minRuns || performance.now() - start < minMs) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1000);
     if (times.length >= 200) break;
   }
-  return median(times);
+  return { ms: median(times), cpu: median(cpus) };
 }
 
 const u32 = new Uint32Array(1);
@@ -80,8 +88,9 @@ async function main(): Promise<void> {
     }
     const data = inputs.get(key)!;
     const bytes = data.byteLength * 2; // one read, one write
-    const row = (impl: string, threads: number, ms: number, extra = {}): void => {
-      rows.push({ op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: ms, gbps: bytes / ms / 1e6, ...extra });
+    const row = (impl: string, threads: number, t: { ms: number; cpu: number }, extra = {}): void => {
+      const cpu = threads === 1 ? { cpu_ms: t.cpu } : {};
+      rows.push({ op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: t.ms, gbps: bytes / t.ms / 1e6, ...cpu, ...extra });
     };
     if (c.op === 'copy') {
       const dst = new Float32Array(data.length);

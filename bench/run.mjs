@@ -33,19 +33,23 @@ const engine = runNode();
 const torch = { 1: runTorch(1), 2: runTorch(2) };
 if (!torch[1]) console.log('(torch not found under /usr/bin/python3: torch columns are empty)');
 
-const torchMs = (r, threads) => torch[threads]?.[`${r.label}|${r.shape.join('x')}`] ?? null;
+const torchOf = (r, threads) => torch[threads]?.[`${r.label}|${r.shape.join('x')}`] ?? [null, null];
 const rows = engine.map((r) => ({
   op: r.op, label: r.label, shape: r.shape, impl: r.impl, threads: r.threads, median_ms: r.median_ms, gbps: r.gbps,
-  torch_median_ms: torchMs(r, r.threads), torch1_median_ms: torchMs(r, 1),
+  torch_median_ms: torchOf(r, r.threads)[0], torch1_median_ms: torchOf(r, 1)[0],
+  ...(r.cpu_ms !== undefined ? { cpu_ms: r.cpu_ms, torch_cpu_ms: torchOf(r, 1)[1] } : {}),
   ...(r.max_ulps !== undefined ? { max_ulps: r.max_ulps, inexact: r.inexact } : {}),
 }));
 writeFileSync('bench/results.json', JSON.stringify(rows.map(({ label, torch1_median_ms, ...r }) => ({ ...r, case: label })), null, 2) + '\n');
 
 const fmt = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
 const ratio = (a, b) => (a && b ? fmt(a / b) + 'x' : '-');
-const header = ['shape', 'case', 'impl', 'thr', 'ms', 'GB/s', 'torch ms', 'ours/torch', 'ours/torch 1t', 'max ulp', 'inexact'];
+const header = ['shape', 'case', 'impl', 'thr', 'ms', 'GB/s', 'torch ms', 'ours/torch', 'ours/torch 1t', 'cpu ms', 'torch cpu',
+  'cpu ratio', 'max ulp', 'inexact'];
 const lines = rows.map((r) => [r.shape.join('x'), r.label, r.impl, String(r.threads), fmt(r.median_ms), fmt(r.gbps, 1),
   fmt(r.torch_median_ms), ratio(r.median_ms, r.torch_median_ms), ratio(r.median_ms, r.torch1_median_ms),
+  r.cpu_ms === undefined ? '' : fmt(r.cpu_ms), r.cpu_ms === undefined ? '' : fmt(r.torch_cpu_ms),
+  r.cpu_ms === undefined ? '' : ratio(r.cpu_ms, r.torch_cpu_ms),
   r.max_ulps === undefined ? '' : fmt(r.max_ulps), r.inexact === undefined ? '' : `${r.inexact}/${r.shape.reduce((a, b) => a * b, 1)}`]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
 const show = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -53,7 +57,8 @@ console.log(show(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const l of lines) console.log(show(l));
 console.log('\nms: median wall time per call; GB/s counts one read and one write of the tensor; ratio < 1 means faster than torch');
-console.log('(same thread count; "1t": torch on 1 thread). max ulp, inexact: the WebAssembly output against the float64');
+console.log('(same thread count; "1t": torch on 1 thread). cpu: median CPU time of the process per call, 1-thread rows only');
+console.log('(robust to waiting for a core on a loaded machine). max ulp, inexact: the WebAssembly output against the float64');
 console.log('result of the TypeScript kernels (inexact: elements not equal to its float32 rounding). wasm inputs live in the');
 console.log('kernels\' shared memory (a front end reads files there); TypeScript inputs in an ordinary array.');
 console.log('wrote bench/results.json');

@@ -1,4 +1,5 @@
-"""Times torch on the benchmark cases (JSON on stdin) with N threads; prints {label|shape: median_ms} as JSON.
+"""Times torch on the benchmark cases (JSON on stdin) with N threads; prints {label|shape: [median_ms, median
+CPU ms of the process per call]} as JSON (CPU time leaves out waiting for a core on a loaded machine).
 
 Run by bench/run.mjs with Debian's /usr/bin/python3 (torch 1.13). RMSNorm, which torch 1.13 lacks, is timed as
 x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w (normalized over the last dim).
@@ -11,19 +12,23 @@ import torch
 import torch.nn.functional as F
 
 
-def median_ms(fn, min_runs=7, min_s=0.6):
+def median_ms(fn, min_runs=15, min_s=0.6):
     fn()
     fn()
     times = []
+    cpus = []
     start = time.perf_counter()
     while len(times) < min_runs or time.perf_counter() - start < min_s:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
         if len(times) >= 200:
             break
     times.sort()
-    return times[len(times) // 2]
+    cpus.sort()
+    return [times[len(times) // 2], cpus[len(cpus) // 2]]
 
 
 def main():
