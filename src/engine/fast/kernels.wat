@@ -348,11 +348,148 @@
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
-  ;; LayerNorm over rows of K: rows [r0, r1) normalized by their own mean and variance; with w != 0 (then
+  ;; LayerNorm without elementwise affine over rows [r0, r1) of K: the shift-0 sums and the output loops
+  ;; written out in the row loop (no calls for rows centred within 4 standard deviations of zero; short rows
+  ;; such as K = 56 are dominated by call overhead otherwise), the next row's sums taken before this row's
+  ;; output; rows whose unshifted sums are not trusted go through $moments and $affine.
+  (func $layer_plain (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
+        (param $eps f64) (param $stats i32)
+    (local $row i32) (local $off i32) (local $p i32) (local $e i32) (local $e4 i32) (local $q i32)
+    (local $rn f64) (local $s f64) (local $ss f64) (local $s2 f64) (local $ss2 f64) (local $t f64)
+    (local $k f64) (local $dm f64) (local $v f64) (local $inv f64) (local $b f64)
+    (local $y v128) (local $a0 v128) (local $a1 v128) (local $q0 v128) (local $q1 v128) (local $A v128) (local $B v128)
+    (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
+    (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $K))))
+    (local.set $row (local.get $r0))
+    (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+    (local.set $q (i32.add (local.get $x) (local.get $off)))
+    (local.set $p (local.get $q))
+      (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
+      (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
+      (local.set $a0 (v128.const i64x2 0 0))
+      (local.set $a1 (v128.const i64x2 0 0))
+      (local.set $q0 (v128.const i64x2 0 0))
+      (local.set $q1 (v128.const i64x2 0 0))
+      (block $s4done
+        (loop $s4
+          (br_if $s4done (i32.ge_u (local.get $p) (local.get $e4)))
+          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+          (local.set $a0 (f64x2.add (local.get $a0) (local.get $y)))
+          (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $y) (local.get $y))))
+          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
+          (local.set $a1 (f64x2.add (local.get $a1) (local.get $y)))
+          (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $y) (local.get $y))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $s4)))
+      (local.set $a0 (f64x2.add (local.get $a0) (local.get $a1)))
+      (local.set $q0 (f64x2.add (local.get $q0) (local.get $q1)))
+      (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+      (local.set $ss (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0))))
+      (block $s1done
+        (loop $s1
+          (br_if $s1done (i32.ge_u (local.get $p) (local.get $e)))
+          (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+          (local.set $s (f64.add (local.get $s) (local.get $t)))
+          (local.set $ss (f64.add (local.get $ss) (f64.mul (local.get $t) (local.get $t))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br $s1)))
+    (loop $rows
+      (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+      (local.set $dm (f64.mul (local.get $s) (local.get $rn)))
+      (if (f64.le (f64.mul (local.get $dm) (local.get $dm))
+            (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $ss) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn))))
+        (then
+          (local.set $k (f64.const 0))
+          (local.set $v (f64.mul (f64.sub (local.get $ss) (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $rn)))
+            (local.get $rn)))
+          (local.set $v (select (local.get $v) (f64.const 0) (f64.gt (local.get $v) (f64.const 0)))))
+        (else
+          (global.set $plain (i32.const 0))
+          (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $K))
+          (local.set $k (global.get $k))
+          (local.set $dm (global.get $dm))
+          (local.set $v (global.get $var))))
+      (if (local.get $stats) (then
+        (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (f64.add (local.get $k) (local.get $dm)))
+        (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (local.get $v))))
+      (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $v) (local.get $eps)))))
+      (local.set $b (f64.neg (f64.mul (local.get $dm) (local.get $inv))))
+      ;; the next row's sums, independent of this row's output
+      (if (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1)) (then
+        (local.set $q (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))))
+        (local.set $p (local.get $q))
+      (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
+      (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
+      (local.set $a0 (v128.const i64x2 0 0))
+      (local.set $a1 (v128.const i64x2 0 0))
+      (local.set $q0 (v128.const i64x2 0 0))
+      (local.set $q1 (v128.const i64x2 0 0))
+      (block $s4done
+        (loop $s4
+          (br_if $s4done (i32.ge_u (local.get $p) (local.get $e4)))
+          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+          (local.set $a0 (f64x2.add (local.get $a0) (local.get $y)))
+          (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $y) (local.get $y))))
+          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
+          (local.set $a1 (f64x2.add (local.get $a1) (local.get $y)))
+          (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $y) (local.get $y))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $s4)))
+      (local.set $a0 (f64x2.add (local.get $a0) (local.get $a1)))
+      (local.set $q0 (f64x2.add (local.get $q0) (local.get $q1)))
+      (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+      (local.set $ss2 (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0))))
+      (block $s1done
+        (loop $s1
+          (br_if $s1done (i32.ge_u (local.get $p) (local.get $e)))
+          (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+          (local.set $s2 (f64.add (local.get $s2) (local.get $t)))
+          (local.set $ss2 (f64.add (local.get $ss2) (f64.mul (local.get $t) (local.get $t))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br $s1)))))
+      (if (f64.eq (local.get $k) (f64.const 0))
+        (then
+          (local.set $A (f64x2.splat (local.get $inv)))
+          (local.set $B (f64x2.splat (local.get $b)))
+          (local.set $p (i32.add (local.get $x) (local.get $off)))
+          (local.set $q (i32.add (local.get $o) (local.get $off)))
+          (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
+          (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
+          (block $w4done
+            (loop $w4
+              (br_if $w4done (i32.ge_u (local.get $p) (local.get $e4)))
+              (v128.store64_lane 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
+                (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $A)) (local.get $B))))
+              (v128.store64_lane offset=8 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
+                (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))) (local.get $A)) (local.get $B))))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (local.set $q (i32.add (local.get $q) (i32.const 16)))
+              (br $w4)))
+          (block $w1done
+            (loop $w1
+              (br_if $w1done (i32.ge_u (local.get $p) (local.get $e)))
+              (f32.store (local.get $q) (f32.demote_f64 (f64.add (f64.mul
+                (f64.promote_f32 (f32.load (local.get $p))) (local.get $inv)) (local.get $b))))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (local.set $q (i32.add (local.get $q) (i32.const 4)))
+              (br $w1))))
+        (else
+          (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+            (local.get $K) (local.get $k) (local.get $inv) (local.get $b))))
+      (local.set $s (local.get $s2))
+      (local.set $ss (local.get $ss2))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br_if $rows (i32.lt_u (local.get $row) (local.get $r1)))))
+
+    ;; LayerNorm over rows of K: rows [r0, r1) normalized by their own mean and variance; with w != 0 (then
   ;; b != 0 too: float64 arrays of K) elementwise ((x - mean) * inv) * w[j] + b[j], else (x - mean) * inv.
   (func (export "layer_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
         (param $eps f64) (param $w i32) (param $b i32) (param $stats i32)
     (local $row i32) (local $off i32) (local $inv f64) (local $k f64) (local $dm f64) (local $v f64)
+    (if (i32.eqz (local.get $w)) (then
+      (call $layer_plain (local.get $x) (local.get $o) (local.get $r0) (local.get $r1) (local.get $K) (local.get $eps)
+        (local.get $stats))
+      (return)))
     (global.set $plain (i32.const 1))
     (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
     (local.set $row (local.get $r0))
