@@ -356,7 +356,7 @@
         (param $eps f64) (param $stats i32)
     (local $row i32) (local $off i32) (local $p i32) (local $e i32) (local $e4 i32) (local $q i32)
     (local $rn f64) (local $s f64) (local $ss f64) (local $s2 f64) (local $ss2 f64) (local $t f64)
-    (local $k f64) (local $dm f64) (local $v f64) (local $inv f64) (local $b f64)
+    (local $k f64) (local $dm f64) (local $v f64) (local $inv f64) (local $b f64) (local $general i32)
     (local $y v128) (local $a0 v128) (local $a1 v128) (local $q0 v128) (local $q1 v128) (local $A v128) (local $B v128)
     (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
     (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $K))))
@@ -395,9 +395,11 @@
           (br $s1)))
     (loop $rows
       (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
+      ;; $general: the previous row was not centred, so this one goes straight to $moments (shifted sums);
+      ;; a centred row switches back to the written-out loops for the next
       (local.set $dm (f64.mul (local.get $s) (local.get $rn)))
-      (if (f64.le (f64.mul (local.get $dm) (local.get $dm))
-            (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $ss) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn))))
+      (if (i32.and (i32.eqz (local.get $general)) (f64.le (f64.mul (local.get $dm) (local.get $dm))
+            (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $ss) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn)))))
         (then
           (local.set $k (f64.const 0))
           (local.set $v (f64.mul (f64.sub (local.get $ss) (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $rn)))
@@ -408,14 +410,15 @@
           (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $K))
           (local.set $k (global.get $k))
           (local.set $dm (global.get $dm))
-          (local.set $v (global.get $var))))
+          (local.set $v (global.get $var))
+          (local.set $general (i32.eqz (global.get $plain)))))
       (if (local.get $stats) (then
         (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (f64.add (local.get $k) (local.get $dm)))
         (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (local.get $v))))
       (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $v) (local.get $eps)))))
       (local.set $b (f64.neg (f64.mul (local.get $dm) (local.get $inv))))
       ;; the next row's sums, independent of this row's output
-      (if (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1)) (then
+      (if (i32.and (i32.eqz (local.get $general)) (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1))) (then
         (local.set $q (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))))
         (local.set $p (local.get $q))
       (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
