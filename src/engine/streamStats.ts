@@ -286,15 +286,33 @@ const SHIFT_TRUST = 16;
  */
 function runMoments(values: ArrayLike<number>, from: number, to: number, out: Moments & { shift: number }): void {
   let K = values[from];
-  let sd = 0, sq = 0, min = Infinity, max = -Infinity;
-  for (let k = from; k < to; k++) {
-    const x = values[k];
-    const d = x - K;
+  // two interleaved accumulator sets: half the length of the add chains that bound this loop
+  let sd = 0, sq = 0, sd1 = 0, sq1 = 0, min = Infinity, max = -Infinity, min1 = Infinity, max1 = -Infinity;
+  const pairs = to - ((to - from) & 1);
+  for (let k = from; k < pairs; k += 2) {
+    const x = values[k], y = values[k + 1];
+    const d = x - K, e = y - K;
     sd += d;
     sq += d * d;
+    sd1 += e;
+    sq1 += e * e;
     min = x < min ? x : min;
     max = x > max ? x : max;
+    min1 = y < min1 ? y : min1;
+    max1 = y > max1 ? y : max1;
   }
+  if (pairs < to) {
+    const x = values[pairs];
+    const d = x - K;
+    sd1 += d;
+    sq1 += d * d;
+    min1 = x < min1 ? x : min1;
+    max1 = x > max1 ? x : max1;
+  }
+  sd += sd1;
+  sq += sq1;
+  if (min1 < min) min = min1;
+  if (max1 > max) max = max1;
   let n = to - from, nan = 0, inf = 0;
   if (!(sq - sq === 0) || min === -Infinity || max === Infinity) {
     // some value is NaN or infinite: count them and take the moments of the finite ones
