@@ -34,6 +34,9 @@ export class EngineSession {
   private last: Last | undefined;
   private beforeCache: { key: string; stats: SideStats } | undefined;
 
+  /** `runOp` runs the ops: the TypeScript kernels by default; the worker passes the fast kernels'. */
+  constructor(private readonly runOp: (x: Tensor, p: NormParams) => NormOutput = normalize) {}
+
   /** Answers one request; never throws (errors become `ok: false` replies). */
   handle(req: WorkerRequest): WorkerReply {
     try {
@@ -77,7 +80,7 @@ export class EngineSession {
         const x = this.tensor();
         const t0 = Date.now();
         const p = toNormParams(x, req.params);
-        const out = normalize(x, p);
+        const out = this.runOp(x, p);
         const layout = channelLayout(x.shape, channelAxis(x.shape, p));
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
@@ -102,8 +105,8 @@ export class EngineSession {
         const x = this.tensor();
         const last = this.lastRun();
         const t0 = Date.now();
-        const checks = equivalenceChecks(x, last.params).map(checkView);
-        const flags = healthFlags(x, last.params, last.out, last.before, last.after).map(flagView);
+        const checks = equivalenceChecks(x, last.params, this.runOp).map(checkView);
+        const flags = healthFlags(x, last.params, last.out, last.before, last.after, this.runOp).map(flagView);
         return { id: req.id, ok: true, kind: 'checked', checks, flags, ms: Date.now() - t0 };
       }
       case 'npy':

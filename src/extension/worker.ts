@@ -3,12 +3,17 @@
  * host's event loop never waits for a normalization. One worker per panel; the host terminates it to cancel.
  */
 import { parentPort } from 'node:worker_threads';
+import { kernelBytes } from '../node/kernelBytes';
+import { createFastKernels } from '../node/pool';
 import { EngineSession } from './engineSession';
 import type { WorkerReply, WorkerRequest } from './workerMessages';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js runs as a worker thread (started by workerClient.ts)');
-const session = new EngineSession();
+// the WebAssembly kernels where they load (inlined into dist/worker.js), else the TypeScript kernels
+const bytes = kernelBytes();
+const fast = bytes ? createFastKernels(bytes) : null;
+const session = new EngineSession(fast ? (x, p) => fast.normalize(x, p) : undefined);
 port.on('message', (req: WorkerRequest) => {
   const reply: WorkerReply = session.handle(req);
   // The normalized .npy bytes move to the host instead of being copied.
