@@ -234,14 +234,12 @@ export function hoverMarkdown(f: HoverFinding, links: HoverLinks = {}): string {
 function statsLines(s: LiteralStats): string[] {
   const head = [`**NormScope** · \`${SYNTAX_LABEL[s.syntax]}\``, `**${s.dtype}** (${s.dtype_source})`];
   if (s.device !== undefined) head.push(`device ${escapeMarkdown(s.device)}`);
+  const nonFinite = s.nan + s.inf > 0 ? `$(warning) NaN **${s.nan}** · Inf **${s.inf}**` : 'NaN 0 · Inf 0';
+  const [mean, std, min, max] = [s.mean, s.std, s.min, s.max].map(formatNumber);
   const lines = [
     head.join(' · '),
-    `shape **${shapeText(s.shape)}** · ${s.count.toLocaleString('en-US')} element${s.count === 1 ? '' : 's'}`,
-    [
-      '| mean | std (population) | min | max | NaN | Inf |',
-      '|---:|---:|---:|---:|---:|---:|',
-      `| ${[s.mean, s.std, s.min, s.max].map(formatNumber).join(' | ')} | ${s.nan} | ${s.inf} |`,
-    ].join('\n'),
+    `shape **${shapeText(s.shape)}** · ${s.count.toLocaleString('en-US')} element${s.count === 1 ? '' : 's'} · ${nonFinite}`,
+    s.mean === null ? 'no finite values' : `mean **${mean}** · std **${std}** (population) · min **${min}** · max **${max}**`,
   ];
   if (s.min !== null && s.max !== null) {
     lines.push(`\`${sparkline(s.histogram.counts)}\` histogram of ${s.histogram.counts.length} bins, ${formatNumber(s.min)} to ${formatNumber(s.max)}`);

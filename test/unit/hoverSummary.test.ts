@@ -184,8 +184,8 @@ describe('hover summary: Markdown rendering', () => {
     const f = at('w = np.array([[1, 2], [|3, 4]], dtype=np.float32)')!;
     assert.equal(hoverMarkdown(f, { normalize: 'command:n', copyStats: 'command:c' }), [
       '**NormScope** · `np.array` · **float32** (explicit)',
-      'shape **(2, 2)** · 4 elements',
-      '| mean | std (population) | min | max | NaN | Inf |\n|---:|---:|---:|---:|---:|---:|\n| 2.5 | 1.11803 | 1 | 4 | 0 | 0 |',
+      'shape **(2, 2)** · 4 elements · NaN 0 · Inf 0',
+      'mean **2.5** · std **1.11803** (population) · min **1** · max **4**',
       '`█    █    █    █` histogram of 16 bins, 1 to 4',
       '[$(play) Normalize tensor](command:n "Open the NormScope panel with this tensor") &nbsp;·&nbsp; ' +
         '[$(copy) Copy stats](command:c "Copy these statistics as JSON")',
@@ -205,8 +205,8 @@ describe('hover summary: Markdown rendering', () => {
     const f = at("t = torch.tensor([float('nan'), |math.inf], device='cuda:0')")!;
     assert.equal(f.kind, 'stats');
     const md = hoverMarkdown(f);
-    assert.ok(md.startsWith('**NormScope** · `torch.tensor` · **float32** (inferred) · device cuda:0\n\nshape **(2,)** · 2 elements'));
-    assert.ok(md.includes('| - | - | - | - | 1 | 1 |'));
+    assert.ok(md.startsWith('**NormScope** · `torch.tensor` · **float32** (inferred) · device cuda:0\n\n' +
+      'shape **(2,)** · 2 elements · $(warning) NaN **1** · Inf **1**\n\nno finite values'), md);
     assert.ok(!md.includes('histogram'));
   });
 
