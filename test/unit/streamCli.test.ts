@@ -95,6 +95,16 @@ describe('normscope CLI: multi-tensor files and streaming', function () {
     assert.equal(r.stderr, "normscope: --budget-mb: expected a positive number of MiB, got '0'\n");
   });
 
+  it('streams a .safetensors tensor and a deflated .npz member like it reads them whole', () => {
+    for (const [spec, budget] of [[`${path.join(CONTAINERS, 'tensors.safetensors')}#acts`, '0.001'], [`${path.join(CONTAINERS, 'big_compressed.npz')}#big`, '0.1']]) {
+      const whole = JSON.parse(cli('stats', spec, '--json').stdout);
+      const streamed = JSON.parse(cli('stats', spec, '--json', '--budget-mb', budget).stdout);
+      assert.ok(streamed.streamed.chunks > 1, spec);
+      for (const k of ['shape', 'dtype', 'count', 'min', 'max']) assert.deepEqual(streamed[k], whole[k], k);
+      for (const k of ['mean', 'std']) assert.ok(Math.abs(streamed[k] - whole[k]) <= 1e-12 * Math.abs(whole[k]), k);
+    }
+  });
+
   it('reports a damaged archive member on one line, streamed or not', () => {
     const f = path.join(CONTAINERS, 'crc_mismatch.npz');
     const msg = `normscope: ${f}: zip member 'weight.npy': CRC-32 mismatch (directory says 0x8f0c0901, data gives 0xa20ee68c)\n`;
