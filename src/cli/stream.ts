@@ -58,6 +58,10 @@ export async function runStreamed(
     return null;
   }
   const [command, input, ...extra] = positionals;
+  if (command === 'check' && f['budget-mb'] !== undefined && !f.help && !f.version) {
+    err('normscope: check runs the equivalence checks on the whole tensor in memory: --budget-mb applies to stats and normalize');
+    return 2;
+  }
   if (f.help || f.version || (command !== 'stats' && command !== 'normalize') || input === undefined || extra.length) return null;
   const { path, selector } = splitSelector(input, isFile);
   if (!isFile(path)) return null;

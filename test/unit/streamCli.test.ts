@@ -93,6 +93,9 @@ describe('normscope CLI: multi-tensor files and streaming', function () {
     assert.equal(existsSync(path.join(dir, 'c.npy')), false);
     r = cli('stats', 'x.npy', '--budget-mb', '0');
     assert.equal(r.stderr, "normscope: --budget-mb: expected a positive number of MiB, got '0'\n");
+    r = cli('check', 'x.npy', '--op', 'group', '--groups', '3', '--budget-mb', '64');
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'normscope: check runs the equivalence checks on the whole tensor in memory: --budget-mb applies to stats and normalize\n');
   });
 
   it('streams a .safetensors tensor and a deflated .npz member like it reads them whole', () => {
