@@ -86,7 +86,7 @@ export async function runStreamed(
       } catch {
         return null; // the in-memory path words the refusal
       }
-      if (format === 'json') return null;
+      if (format === 'json' || format === 'ipynb') return null; // text: read whole by main.ts
       if (command === 'stats' && isMultiTensor(format) && selector === undefined) {
         const listing = await inFile(listSource(path, file, { bfloat16V2: f['bfloat16-v2'] }));
         if (listing) {
