@@ -3,7 +3,7 @@
  * Tolerance for every check: |a - b| <= 1e-5 + 1e-5 * |b|.
  */
 import { NormOutput, NormParams, OpName } from './params';
-import { Tensor, numel, permute, reshape, contiguous, toFloat64, tensor } from './tensor';
+import { Tensor, numel, permute, reshape, contiguous, toFloat64, toComputeArray, tensor } from './tensor';
 import { normalize } from './ops';
 import { sideStats, SideStats } from './stats';
 
@@ -57,8 +57,8 @@ export function toNCHW(x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout'>): 
 
 /** Compares two outputs elementwise; NaN equals NaN, and equal infinities are equal. */
 export function compareOutputs(name: string, routes: readonly [string, string], a: Tensor, b: Tensor): CheckResult {
-  const av = toFloat64(a);
-  const bv = toFloat64(b);
+  const av = toComputeArray(a);
+  const bv = toComputeArray(b);
   let maxAbs = 0, maxRel = 0, pass = av.length === bv.length;
   for (let i = 0; i < av.length && i < bv.length; i++) {
     const x = av[i], y = bv[i];
@@ -81,7 +81,7 @@ function sample(t: Tensor, n: number): Tensor {
 function concatBatch(parts: Tensor[], shape: readonly number[]): Tensor {
   const out = new Float64Array(numel(shape));
   let at = 0;
-  for (const p of parts) { const v = toFloat64(p); out.set(v, at); at += v.length; }
+  for (const p of parts) { const v = toComputeArray(p); out.set(v, at); at += v.length; }
   return tensor('float64', shape, out);
 }
 
@@ -200,7 +200,7 @@ export function healthFlags(
         if (v < r.eps) add({ kind: 'eps_dominated', channel: c, message: `channel ${c}: running_var ${fmt(v)} is below eps ${fmt(r.eps)}; eps dominates its scale` });
       });
     } else {
-      const inStats = sideStats(toFloat64(inputView), groups.layout, 1);
+      const inStats = sideStats(toComputeArray(inputView), groups.layout, 1);
       const epsDominated = new Set<number>();
       inStats.channels.forEach((g, i) => {
         const v = r.op === 'rms' ? (g.mean ?? 0) ** 2 + (g.std ?? 0) ** 2 : (g.std ?? 0) ** 2;
@@ -214,7 +214,7 @@ export function healthFlags(
       // Drift: the normalized groups (before any affine) should have mean 0 and std 1 (RMSNorm: RMS 1).
       const plain = r.affine ? runOp(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
       const outView = lnLike ? plain : toNCHW(plain, p);
-      const outStats = sideStats(toFloat64(outView), groups.layout, 1);
+      const outStats = sideStats(toComputeArray(outView), groups.layout, 1);
       outStats.channels.forEach((g, i) => {
         if (epsDominated.has(i) || g.mean === null || g.std === null) return;
         const l = groups.label(i);
