@@ -4,12 +4,14 @@
  *   2. the selection in the active text editor (a tensor literal);
  *   3. the active .json document (a QuickPick of JSON Pointers when it holds several tensors; .npz and
  *      .safetensors files get the same pick of their members);
- *   4. the active .npy file (its custom editor tab, or a text tab);
- *   5. a file picker filtered to the supported files.
+ *   4. a focused notebook cell: its outputs, else a literal in its source (notebookSource.ts);
+ *   5. the active .npy file (its custom editor tab, or a text tab);
+ *   6. a file picker filtered to the supported files.
  * Files are read with vscode.workspace.fs, so remote and virtual workspaces work too.
  */
 import * as vscode from 'vscode';
 import { parsePanelParams, PanelParams, SourceRef } from '../protocol/messages';
+import { isFocusedEditor, notebookCellSource } from './notebookSource';
 import { NormPanel, openPanel, PanelHost } from './panel';
 
 export const NORMALIZE_COMMAND = 'normscope.normalizeTensor';
@@ -73,13 +75,13 @@ function activeNpy(): vscode.Uri | undefined {
   return undefined;
 }
 
-/** Steps 2-5 of the source order. */
-async function sourceFromWorkbench(): Promise<{ source: SourceRef; bytes?: Uint8Array } | undefined> {
+/** Steps 2-6 of the source order. */
+async function sourceFromWorkbench(): Promise<{ source: SourceRef; bytes?: Uint8Array; params?: Partial<PanelParams> } | undefined> {
   const editor = vscode.window.activeTextEditor;
   const npy = activeNpy();
   if (editor && !npy) {
     const sel = editor.selection;
-    if (!sel.isEmpty) {
+    if (!sel.isEmpty && isFocusedEditor(editor)) { // in a notebook: the focused cell's selection only
       const text = editor.document.getText(sel);
       const name = editor.document.uri.path.slice(editor.document.uri.path.lastIndexOf('/') + 1);
       return { source: { kind: 'literal', label: `selection in ${name} (line ${sel.start.line + 1})`, text } };
@@ -89,6 +91,8 @@ async function sourceFromWorkbench(): Promise<{ source: SourceRef; bytes?: Uint8
       return { source: { kind: 'file', uri: editor.document.uri.toString() }, bytes: new TextEncoder().encode(editor.document.getText()) };
     }
   }
+  const cell = await notebookCellSource(); // a focused notebook cell: its outputs, else its source (QuickPick when several)
+  if (cell !== undefined) return cell ?? undefined;
   if (npy) return { source: { kind: 'file', uri: npy.toString() } };
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
@@ -106,7 +110,7 @@ export async function normalizeTensor(host: PanelHost, arg?: unknown): Promise<N
     const fromArg = sourceFromArgument(arg);
     if (fromArg) return openPanel(fromArg.source, host, { params: fromArg.params });
     const found = await sourceFromWorkbench();
-    return found ? openPanel(found.source, host, { bytes: found.bytes }) : undefined;
+    return found ? openPanel(found.source, host, { bytes: found.bytes, params: found.params }) : undefined;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     if (!(e instanceof ArgumentError)) host.log.error(e instanceof Error ? e : message);

@@ -80,11 +80,22 @@ describe('notebook renderer (real workbench)', () => {
     assert.equal(await bad.textContent(),
       'NormScope: payload.data: 8 bytes of base64 data, but shape [2, 3] of float32 needs 24 (6 elements x 4 bytes)');
 
-    // The README screenshot: the notebook with the GroupNorm output.
-    await norm.scrollIntoViewIfNeeded();
-    const box = await page.locator('.notebookOverlay').first().boundingBox();
+    // The README screenshot: a taller window, the notebook scrolled to the cell with the GroupNorm output.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1280, height: 1400 });
+    await page.waitForTimeout(1000);
+    const overlay = page.locator('.notebookOverlay').first();
+    const cell = await page.locator('.notebookOverlay .cell-editor-container .view-line', { hasText: 'conv2 activations' }).first().boundingBox();
+    let box = await overlay.boundingBox();
+    if (box && cell) {
+      await page.mouse.move(box.x + 12, cell.y); // the gutter: wheel events over an output go to its frame
+      await page.mouse.wheel(0, cell.y - box.y - 24);
+      await page.waitForTimeout(1000); // the output webview follows the scroll
+      box = await overlay.boundingBox();
+    }
     fs.mkdirSync(path.dirname(readmeShot), { recursive: true });
     await page.screenshot({ path: readmeShot, clip: box ?? undefined });
+    if (size) await page.setViewportSize(size);
   });
 
   it('"Open in panel" on an output opens the panel on that tensor with the payload\'s op', async () => {
@@ -97,5 +108,16 @@ describe('notebook renderer (real workbench)', () => {
     await panel.locator('.meta', { hasText: 'shape [8, 6, 5, 5]' }).waitFor({ timeout: 30_000 });
     assert.match((await panel.locator('h1').textContent()) ?? '', /render\.ipynb#cell=2&output=0/);
     await panel.locator('.overall', { hasText: 'GroupNorm (3 groups)' }).waitFor({ timeout: 30_000 });
+  });
+
+  it('"Normalize tensor" on a cell whose output is a numpy repr opens the panel on that array', async () => {
+    const { page } = workbench();
+    await openNotebook(page, notebook);
+    // Focus the cell by clicking into its source, as a person would.
+    await page.locator('.notebookOverlay .cell-editor-container .view-line', { hasText: 'np.arange(24' }).first().click();
+    await runCommand(page, 'NormScope: Normalize tensor');
+    const panel = webviewFrame(page);
+    await panel.locator('.meta', { hasText: 'shape [2, 3, 4] · float32 · 24 elements' }).waitFor({ timeout: 30_000 });
+    assert.match((await panel.locator('h1').textContent()) ?? '', /render\.ipynb#cell=4&output=0/);
   });
 });
