@@ -219,8 +219,10 @@ export function drawMiniHistogram(canvas: HTMLCanvasElement, spec: MiniHistogram
   const ratio = window.devicePixelRatio || 1;
   canvas.width = Math.round(cssWidth * ratio);
   canvas.height = Math.round(cssHeight * ratio);
-  canvas.style.width = `${cssWidth}px`;
-  canvas.style.height = `${cssHeight}px`;
+  // Fills its box, so a resized panel stretches the bars instead of overflowing.
+  canvas.style.width = '100%';
+  canvas.style.height = '100%';
+  canvas.style.display = 'block';
   const ctx = canvas.getContext('2d');
   const bins = counts.length;
   let max = 0;

@@ -161,6 +161,33 @@ describe('Normalize tensor panel (real workbench)', () => {
     }
   });
 
+  it('copies a PyTorch snippet and saves the charts as a PNG through the save dialog', async () => {
+    const { page } = workbench();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await openPath(page, sample);
+    await runCommand(page, 'NormScope: Normalize tensor');
+    const frame = webviewFrame(page);
+    await drawn(frame, 0);
+    await frame.getByRole('button', { name: 'Copy PyTorch snippet' }).click();
+    await frame.locator('.notice', { hasText: 'Copied a PyTorch snippet to the clipboard' }).waitFor();
+    const snippet = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(snippet, /norm = torch\.nn\.BatchNorm2d\(8, eps=1e-05, momentum=0\.1, affine=False\)/);
+    // VS Code's own save dialog (in the browser: a path box in a quick input).
+    const target = path.join(repoRoot, 'test-results/e2e/panel-charts.png');
+    fs.rmSync(target, { force: true });
+    await frame.getByRole('button', { name: 'Save charts PNG' }).click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    // The dialog first fills in the suggested path (beside the source); replace it once it is there.
+    await page.waitForFunction(() => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value.endsWith('conv_activations.batchnorm.png'));
+    await input.fill(target);
+    await page.waitForFunction((t) => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value === t, target);
+    await page.keyboard.press('Enter');
+    await frame.locator('.notice', { hasText: 'Saved panel-charts.png' }).waitFor();
+    const png = fs.readFileSync(target);
+    assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    assert.ok(png.length > 20_000, `a ${png.length}-byte PNG is too small to hold the charts`);
+  });
+
   it('comes back after a window reload with the same op and parameters', async () => {
     const { page } = workbench();
     await openPath(page, sample);

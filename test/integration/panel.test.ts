@@ -204,8 +204,10 @@ describe('Normalize tensor (panel)', function () {
     assert.ok((await panel.next('rendered', { past: true })).painted > 0);
   });
 
+  const bigFile = path.join(os.tmpdir(), 'normscope-big-32x64x56x56.npy');
+
   it('opens a 25 MB tensor (32x64x56x56) and redraws on a change without blocking the extension host', async function () {
-    const file = path.join(os.tmpdir(), 'normscope-big-32x64x56x56.npy');
+    const file = bigFile;
     const n = 32 * 64 * 56 * 56;
     if (!fs.existsSync(file)) {
       const data = new Float32Array(n);
@@ -271,5 +273,19 @@ describe('Normalize tensor (panel)', function () {
     } finally {
       clearInterval(ticker);
     }
+  });
+
+  it('cancels the work in flight, says so, and runs again on the next change', async () => {
+    assert.ok(fs.existsSync(bigFile), 'the 25 MB test above writes the file');
+    const panel = await open(vscode.Uri.file(bigFile));
+    await panel.next('result', { past: true, timeoutMs: 60_000 });
+    // The checks of a 25 MB tensor take seconds: cancel them.
+    const error = panel.next('error');
+    await panel.receive({ type: 'cancel' });
+    const e = await error;
+    assert.deepEqual([e.scope, e.message], ['checks', 'Cancelled. Change a parameter to run again.']);
+    const result = panel.next('result', { timeoutMs: 60_000 });
+    await panel.receive({ type: 'setParams', requestId: 9, params: { op: 'instance' } });
+    assert.equal((await result).view.op.op, 'instance');
   });
 });
