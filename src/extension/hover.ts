@@ -10,7 +10,7 @@ import { DEFAULT_MAX_SCAN } from '../engine/formats/literal';
 import { HOVER_DEFAULTS, HoverFinding, LiteralStats, hoverAt, hoverMarkdown } from '../engine/hoverSummary';
 
 export const COPY_STATS_COMMAND = 'normscope.copyStats';
-/** Registered by normalizeCommand.ts; the hover links to it with {uri, text, range}. */
+/** Registered by normalizeCommand.ts; the hover links to it with {uri, range, text?}. */
 const NORMALIZE_COMMAND = 'normscope.normalizeTensor';
 
 /** Defaults of package.json's normscope.hover.languages (notebook cells are python documents). */
@@ -126,13 +126,21 @@ function commandUri(command: string, arg: unknown): string {
   return `command:${command}?${query}`;
 }
 
-/** "Normalize tensor" gets the literal ({uri, text, range}); "Copy stats" gets the statistics themselves. */
+/**
+ * Longest literal text carried in the Normalize tensor link. The link travels with the hover from the extension
+ * host to the workbench and back: a 1 MB literal in it costs ~1 s per hover there, so longer ones pass only
+ * their range and the command reads the text from the document.
+ */
+const LINK_TEXT_LIMIT = 64 * 1024;
+
+/** "Normalize tensor" gets the literal ({uri, range, text?}); "Copy stats" gets the statistics themselves. */
 function links(document: vscode.TextDocument, f: HoverFinding, range: vscode.Range): { normalize?: string; copyStats?: string } {
   if (f.kind === 'ragged' || f.kind === 'unreadable') return {};
+  const length = document.offsetAt(range.end) - document.offsetAt(range.start);
   const literal = {
     uri: document.uri.toString(),
-    text: f.kind === 'stats' ? f.text : document.getText(range),
     range: { start: { line: range.start.line, character: range.start.character }, end: { line: range.end.line, character: range.end.character } },
+    ...(length <= LINK_TEXT_LIMIT ? { text: f.kind === 'stats' ? f.text : document.getText(range) } : {}),
   };
   const copyArgs: CopyStatsArgs | undefined = f.kind === 'stats' ? { stats: f.stats } : undefined;
   return {
