@@ -89,7 +89,7 @@ class LiteralHoverProvider implements vscode.HoverProvider {
     if (token.isCancellationRequested) return undefined;
 
     const offset = document.offsetAt(position);
-    const key = `${document.uri.toString()}@${document.version}`;
+    const key = `${document.uri.toString()}@${document.version}:${document.languageId}`;
     let hit = this.cache.find((c) => c.key === key && c.start <= offset && offset < c.end);
     if (hit === undefined) {
       const found = findingAt(document, offset, settings);

@@ -49,6 +49,16 @@ describe('hover over tensor literals (real extension host)', () => {
     assert.equal(await vscode.env.clipboard.readText(), json);
   });
 
+  it('copies the statistics of the literal at the cursor from the command palette', async () => {
+    const doc = await open('sample.py');
+    const editor = await vscode.window.showTextDocument(doc);
+    const at = doc.positionAt(doc.getText().indexOf('6.5'));
+    editor.selection = new vscode.Selection(at, at);
+    const stats = JSON.parse(await vscode.commands.executeCommand<string>('normscope.copyStats'));
+    assert.deepEqual([stats.shape, stats.syntax, stats.mean, stats.channel_means], [[2, 2, 2], 'torch.tensor', 4, [3, 5]]);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   it('answers on the variable name and inside a multi-line torch.tensor, with channel means', async () => {
     const doc = await open('sample.py');
     const onName = await hoverText(doc, 'activations');
