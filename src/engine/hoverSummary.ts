@@ -12,8 +12,10 @@ import { tensorStats } from './analyze';
 import { DType } from './dtype';
 import { NormScopeError } from './errors';
 import {
-  DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, findLiteralAt, isNoisyLanguage, parseLiteral,
+  DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, SUMMARIZED_MESSAGE, findLiteralAt, isNoisyLanguage, isPlausibleTensor,
+  parseLiteral,
 } from './formats/literal';
+import { numel } from './tensor';
 
 /** Defaults of the normscope.hover.* settings. */
 export const HOVER_DEFAULTS = { maxChars: 200_000, minElements: 4 } as const;
@@ -112,29 +114,33 @@ export function hoverAt(text: string, offset: number, opts: HoverOptions = {}): 
 }
 
 function findingIn(body: string, at: number, find: Required<Omit<HoverOptions, 'language'>> & { language?: string }): HoverFinding | undefined {
-  const { language, maxChars } = find;
-  const span = findLiteralAt(body, at, find);
-  if (span?.literal) return { kind: 'stats', start: span.start, end: span.end, text: span.text, stats: literalStats(span.literal) };
-  if (span?.error) {
-    if (span.text.length > maxChars) return { kind: 'too-large', start: span.start, end: span.end, chars: span.text.length, maxChars };
-    return { kind: 'unreadable', start: span.start, end: span.end, text: span.text, message: plainMessage(span.error) };
-  }
-  // findLiteralAt stays quiet about lists that fail to parse. Asking again with no room for a single element
-  // makes it report the span of any list of numbers it would have parsed; parsing that span names the problem.
-  const probe = findLiteralAt(body, at, { ...find, maxElements: 0 });
-  if (probe === undefined || probe.text.length > maxChars) return undefined;
-  const isCall = !(probe.text.startsWith('[') || probe.text.startsWith('('));
-  if (isNoisyLanguage(language) && !isCall) return undefined; // ragged arrays of arrays are common data there
+  const { language, maxChars, minElements } = find;
+  // One pass of the finder for its span only: with no room for a single element, findLiteralAt reports any list
+  // of numbers or constructor call around `at` as refused instead of parsing it (and instead of hiding a ragged
+  // one). We parse the span ourselves and apply its policies: no empty lists, the noisy-language rule.
+  const span = findLiteralAt(body, at, { ...find, maxElements: 0 });
+  if (span === undefined) return undefined;
+  const where = { start: span.start, end: span.end };
+  if (span.text.length > maxChars) return { kind: 'too-large', ...where, chars: span.text.length, maxChars };
+  const isCall = !(span.text.startsWith('[') || span.text.startsWith('('));
+  let literal: LiteralResult;
   try {
-    parseLiteral(probe.text, { maxChars });
-    return undefined; // parses after all: it was left out on purpose (an empty list, a short plain array)
+    literal = parseLiteral(span.text, { maxChars });
   } catch (e) {
     if (!(e instanceof NormScopeError)) throw e;
     const message = plainMessage(e);
-    const where = { start: probe.start, end: probe.end, text: probe.text };
-    if (message.startsWith('ragged literal: ')) return { kind: 'ragged', ...where, message: message.slice('ragged literal: '.length) };
-    return isCall ? { kind: 'unreadable', ...where, message } : undefined;
+    if (message.startsWith('ragged literal: ')) {
+      if (isNoisyLanguage(language) && !isCall) return undefined; // ragged arrays of arrays are common data there
+      return { kind: 'ragged', ...where, text: span.text, message: message.slice('ragged literal: '.length) };
+    }
+    const refused = message === SUMMARIZED_MESSAGE || message.startsWith('nesting deeper than');
+    return isCall || refused ? { kind: 'unreadable', ...where, text: span.text, message } : undefined;
   }
+  if (literal.constructor === 'list') {
+    if (numel(literal.tensor.shape) === 0) return undefined;
+    if (isNoisyLanguage(language) && !isPlausibleTensor(literal, minElements)) return undefined;
+  }
+  return { kind: 'stats', ...where, text: span.text, stats: literalStats(literal) };
 }
 
 function isPythonLanguage(language: string): boolean {
