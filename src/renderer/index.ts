@@ -22,8 +22,17 @@ export const activate: ActivationFunction = (context) => {
   }
   const scheduler = new Scheduler();
   const views = new Map<string, OutputView>();
-  const theme = new MutationObserver(() => { for (const v of views.values()) v.retheme(); });
+  let rethemePending = false;
+  const theme = new MutationObserver(() => {
+    if (rethemePending) return;
+    rethemePending = true;
+    requestAnimationFrame(() => { // one redraw per theme change, however many attributes changed
+      rethemePending = false;
+      for (const v of views.values()) v.retheme();
+    });
+  });
   theme.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
+  theme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] }); // the theme's CSS variables
 
   const dispose = (id: string) => {
     views.get(id)?.dispose();

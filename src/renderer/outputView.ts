@@ -87,6 +87,7 @@ export function createOutputView(element: HTMLElement, value: unknown, opts: Out
     if (!model || model.kind === 'error') return;
     destroyCharts();
     const colors = themeColors(root);
+    root.dataset.colors = `${colors.before} ${colors.after}`; // the theme colours drawn with (tests read it)
     if (model.kind === 'stats') {
       const o = model.stats.overall;
       const canvas = el('canvas', { role: 'img', 'aria-label': `Histogram of all values: ${statLine(o)}` });

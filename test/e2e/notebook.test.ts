@@ -113,11 +113,65 @@ describe('notebook renderer (real workbench)', () => {
   it('"Normalize tensor" on a cell whose output is a numpy repr opens the panel on that array', async () => {
     const { page } = workbench();
     await openNotebook(page, notebook);
-    // Focus the cell by clicking into its source, as a person would.
-    await page.locator('.notebookOverlay .cell-editor-container .view-line', { hasText: 'np.arange(24' }).first().click();
+    // Focus the cell from the keyboard, as a person would: into any cell on screen, out of its editor, the last
+    // cell (Ctrl+End), the one above it, edit it. (The notebook reopens where it was scrolled to.)
+    await page.locator('.notebookOverlay .cell-editor-container .view-line:visible').first().click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    await page.locator('.notebookOverlay .monaco-list-row.focused .view-line', { hasText: 'np.arange(24' }).first().waitFor();
     await runCommand(page, 'NormScope: Normalize tensor');
     const panel = webviewFrame(page);
     await panel.locator('.meta', { hasText: 'shape [2, 3, 4] · float32 · 24 elements' }).waitFor({ timeout: 30_000 });
     assert.match((await panel.locator('h1').textContent()) ?? '', /render\.ipynb#cell=4&output=0/);
   });
+
+  it('redraws its charts in the colours of a new theme', async () => {
+    const { page } = workbench();
+    await openNotebook(page, notebook);
+    const frame = notebookOutputFrame(page);
+    const stats = paintedOutput(frame, 'logits');
+    await stats.waitFor({ timeout: 60_000 });
+    const first = (await stats.getAttribute('data-colors'))!.split(' ')[0];
+    assert.ok(await pixelsOf(stats, first) > 0, `bars drawn in ${first}`);
+    const wasDark = await page.locator('.monaco-workbench.vs-dark').count() > 0;
+    await (wasDark ? setTheme(page, 'Light+', 'vs') : setTheme(page, 'Dark Modern', 'vs-dark'));
+    try {
+      const redrawn = frame.locator(`.normscope-output[data-state="painted"]:not([data-colors^="${first}"])`, { has: frame.locator('.ns-title', { hasText: 'logits' }) });
+      await redrawn.waitFor({ state: 'attached', timeout: 30_000 });
+      const next = (await redrawn.getAttribute('data-colors'))!.split(' ')[0];
+      assert.ok(await pixelsOf(redrawn, next) > 0, `bars redrawn in ${next}`);
+      assert.equal(await pixelsOf(redrawn, first), 0, `no bar left in ${first}`);
+    } finally {
+      await (wasDark ? setTheme(page, 'Dark Modern', 'vs-dark') : setTheme(page, 'Light+', 'vs'));
+    }
+  });
 });
+
+/** Opaque pixels of exactly the colour `hex` (#rrggbb) in an output's first canvas. */
+async function pixelsOf(output: Locator, hex: string): Promise<number> {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return output.locator('canvas').first().evaluate((c, rgb) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === rgb[0] && d[i + 1] === rgb[1] && d[i + 2] === rgb[2] && d[i + 3] === 255) n++;
+    return n;
+  }, [r, g, b]);
+}
+
+/** Picks a colour theme through "Preferences: Color Theme", as a person would. */
+async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
+  await page.keyboard.press('F1');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
+  await widget.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
+  await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
+  await widget.locator('.quick-input-box input').fill(label);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden' });
+  await page.locator(`.monaco-workbench.${kind}`).waitFor();
+}
