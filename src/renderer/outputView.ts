@@ -145,8 +145,10 @@ export function createOutputView(element: HTMLElement, value: unknown, opts: Out
   }
 
   schedule(() => {
+    const t0 = performance.now();
     const m = firstPhase(value);
     show(m);
+    root.dataset.ms = String(Math.round(performance.now() - t0)); // this output's turn on the shared thread
     if (m.kind === 'norm') {
       schedule(() => {
         try {

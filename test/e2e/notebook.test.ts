@@ -127,6 +127,24 @@ describe('notebook renderer (real workbench)', () => {
     assert.match((await panel.locator('h1').textContent()) ?? '', /render\.ipynb#cell=4&output=0/);
   });
 
+  it('renders thirty outputs of one notebook, each taking a short turn on the shared thread', async () => {
+    const { page } = workbench();
+    await openNotebook(page, path.join(repoRoot, 'test/fixtures/notebooks/many.ipynb'));
+    const frame = notebookOutputFrame(page);
+    const painted = frame.locator('.normscope-output[data-state="painted"]');
+    const deadline = Date.now() + 90_000;
+    while (await painted.count() < 30) {
+      assert.ok(Date.now() < deadline, `only ${await painted.count()} of 30 outputs painted within 90 s`);
+      await page.waitForTimeout(500);
+    }
+    const turns = (await painted.evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.ms)))).sort((a, b) => a - b);
+    assert.equal(turns.length, 30);
+    // One output's decode + statistics + drawing; the checks run in turns of their own afterwards.
+    assert.ok(turns[turns.length - 1] < 1000, `longest turn ${turns[turns.length - 1]} ms (all: ${turns.join(', ')})`);
+    assert.equal(await frame.locator('.normscope-output.ns-error').count(), 0);
+    assert.deepEqual(await frame.locator('.normscope-output .ns-title').evaluateAll((els) => els.slice(0, 3).map((e) => e.textContent)), ['layer0', 'layer1', 'layer2']);
+  });
+
   it('redraws its charts in the colours of a new theme', async () => {
     const { page } = workbench();
     await openNotebook(page, notebook);
