@@ -78,6 +78,8 @@ export class NormPanel implements PanelProbe {
   private generation = 0;
   private disposed = false;
   private busyWhat = '';
+  /** Which phase of a run is in flight: a cancel during 'checks' keeps the run's statistics. */
+  private phase: 'idle' | 'normalizing' | 'checks' = 'idle';
   /** The webview has said `ready` and not been hidden since (hidden webviews are torn down and reload). */
   private webviewReady = false;
 
@@ -96,7 +98,7 @@ export class NormPanel implements PanelProbe {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(host.extensionUri, 'dist'), vscode.Uri.joinPath(host.extensionUri, 'media')],
     };
-    panel.webview.html = panelHtml(panel.webview, host.extensionUri);
+    panel.webview.html = panelHtml(panel.webview, host.extensionUri, labelOf(src));
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => void this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
@@ -196,10 +198,11 @@ export class NormPanel implements PanelProbe {
   /** Stops the work in flight and says so in the panel. */
   cancel(): void {
     if (!this.client.busy) return;
+    const scope = this.phase === 'checks' ? 'checks' : 'params';
     this.generation++;
     this.client.cancel();
     this.setBusy(false, '');
-    this.post({ type: 'error', scope: this.resultMsg ? 'checks' : 'params', message: 'Cancelled. Change a parameter to run again.' });
+    this.post({ type: 'error', scope, message: 'Cancelled. Change a parameter to run again.' });
   }
 
   private post(msg: ToWebview): void {
@@ -234,6 +237,7 @@ export class NormPanel implements PanelProbe {
 
   private setBusy(busy: boolean, what: string): void {
     this.busyWhat = busy ? what : '';
+    this.phase = !busy ? 'idle' : what === 'normalizing' ? 'normalizing' : 'checks';
     this.post({ type: 'busy', busy, what });
   }
 
@@ -485,8 +489,15 @@ function nonce(): string {
   return s;
 }
 
-/** The panel's page: strict CSP with a nonce, the bundled script and stylesheet from the extension only. */
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+function htmlEscape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The panel's page: strict CSP with a nonce, the bundled script and stylesheet from the extension only. The
+ * title is in the markup so the panel shows what it is loading before its script has started.
+ */
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
   const n = nonce();
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
@@ -507,7 +518,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
 <title>NormScope</title>
 </head>
 <body>
-<main id="app" aria-busy="true"><p class="muted">Loading...</p></main>
+<main id="app" aria-busy="true"><header class="head"><h1>${htmlEscape(title)}</h1><p class="meta">Loading...</p></header></main>
 <script nonce="${n}" src="${script}"></script>
 </body>
 </html>`;

@@ -183,7 +183,18 @@ describe('Normalize tensor panel (real workbench)', () => {
     await page.waitForFunction(() => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value.endsWith('conv_activations.batchnorm.png'));
     await input.fill(target);
     await page.waitForFunction((t) => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value === t, target);
-    await page.keyboard.press('Enter');
+    // The dialog lists the typed folder as it goes and may ignore an OK while it does: accept until it closes.
+    const widget = page.locator('.quick-input-widget');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await page.waitForTimeout(300);
+      await widget.getByRole('button', { name: 'OK', exact: true }).click().catch(() => undefined);
+      try {
+        await widget.waitFor({ state: 'hidden', timeout: 3_000 });
+        break;
+      } catch {
+        // still open: try again
+      }
+    }
     await frame.locator('.notice', { hasText: 'Saved panel-charts.png' }).waitFor();
     const png = fs.readFileSync(target);
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
