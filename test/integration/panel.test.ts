@@ -269,7 +269,11 @@ describe('Normalize tensor (panel)', function () {
       console.log(`      panel timings: ${JSON.stringify(numbers)}`);
       const out = process.env.NORMSCOPE_TEST_RESULT_FILE;
       if (out) fs.writeFileSync(path.join(path.dirname(out), 'panel-timings.json'), JSON.stringify(numbers, null, 2) + '\n');
-      assert.ok(openLag < 250 && redrawLag < 250, `the extension host was blocked: ${JSON.stringify(numbers)}`);
+      // Not a speed limit (machines are noisy, and a loaded one stalls any thread now and then): the host is
+      // blocked when its longest stall is comparable to the engine's own run, which is what running the engine
+      // on the host thread would cause. The worker keeps every stall far below that.
+      assert.ok(openLag < 0.5 * Math.min(result.view.ms, checks.ms) && redrawLag < 0.5 * r2.view.ms,
+        `the extension host was blocked: ${JSON.stringify(numbers)}`);
     } finally {
       clearInterval(ticker);
     }
