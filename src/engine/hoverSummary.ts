@@ -6,7 +6,8 @@
  * Quiet by default: anything findLiteralAt does not take (strings, comprehensions, index expressions, single
  * numbers, short plain arrays in JS/TS/JSON) gives no finding. Three findings are not statistics: a literal
  * longer than maxChars ('too-large'), a ragged list ('ragged', naming the first ragged row) and a tensor the
- * parser refuses to show, such as summarized "..." output ('unreadable').
+ * parser refuses to show, such as summarized "..." output ('unreadable'). Markdown documents are read only inside
+ * fenced code blocks, in the fence's language; in Python, numpy/torch output inside a docstring counts too.
  */
 import { tensorStats } from './analyze';
 import { DType } from './dtype';
