@@ -50,9 +50,10 @@ const notice = el('div', { class: 'notice', role: 'status', 'aria-live': 'polite
 const exportBar = createExportBar((format) => send({ type: 'export', format }), () => savePng());
 const body = el('div', { class: 'body', hidden: true }, tabs, staleNote, viewSlot, cardsSlot, checksSlot);
 
+const controlRow = el('div', { class: 'control-row', hidden: true }, controlsSlot, el('div', { class: 'busy-box' }, status, cancelButton));
 app.replaceChildren(
   el('header', { class: 'head' }, title, meta, overall, badges),
-  el('div', { class: 'control-row' }, controlsSlot, el('div', { class: 'busy-box' }, status, cancelButton)),
+  controlRow,
   loadError,
   el('div', { class: 'export-row' }, exportBar, notice),
   body,
@@ -175,6 +176,7 @@ function handle(msg: ToWebview): void {
       loadError.hidden = true;
       controls = createControls(msg.choices, msg.params, onParamsChanged);
       controlsSlot.replaceChildren(controls.root);
+      controlRow.hidden = false;
       renderHead();
       return;
     case 'busy':
@@ -206,6 +208,7 @@ function handle(msg: ToWebview): void {
           model.error = msg;
           loadError.replaceChildren(el('h2', {}, 'Cannot show this tensor'), el('p', {}, msg.message));
           loadError.hidden = false;
+          controlRow.hidden = true;
           body.hidden = true;
           exportBar.hidden = true;
           meta.textContent = '';
