@@ -187,7 +187,7 @@ describe('Normalize tensor panel (real workbench)', () => {
     const widget = page.locator('.quick-input-widget');
     for (let attempt = 0; attempt < 5; attempt++) {
       await page.waitForTimeout(300);
-      await widget.getByRole('button', { name: 'OK', exact: true }).click().catch(() => undefined);
+      await input.press('Enter').catch(() => undefined);
       try {
         await widget.waitFor({ state: 'hidden', timeout: 3_000 });
         break;
