@@ -24,6 +24,9 @@ export interface NormalizeArgs {
   readonly op?: PanelParams['op'];
   /** Parameters in the engine's vocabulary (PanelParams). */
   readonly params?: Partial<PanelParams>;
+  /** A tensor literal in the document at `uri` (the hover's link): its text, or only its range when large. */
+  readonly text?: string;
+  readonly range?: { readonly start: { line: number; character: number }; readonly end: { line: number; character: number } };
 }
 
 /** A command argument that is not usable; shown as one notification. */
@@ -45,6 +48,7 @@ export function sourceFromArgument(arg: unknown): { source: SourceRef; params?: 
   const a = arg as Partial<NormalizeArgs> & { scheme?: unknown };
   if (a.uri === undefined && 'scheme' in a) return { source: { kind: 'file', uri: toUri(a).toString() } };
   const uri = toUri(a.uri).toString();
+  const literal = literalFromArgument(a, uri);
   if (a.selector !== undefined && typeof a.selector !== 'string') throw new ArgumentError('selector must be a string (a JSON Pointer)');
   let params: Partial<PanelParams> | undefined;
   if (a.params !== undefined || a.op !== undefined) {
@@ -57,7 +61,22 @@ export function sourceFromArgument(arg: unknown): { source: SourceRef; params?: 
       params = rest;
     }
   }
+  if (literal) return { source: literal, params };
   return { source: a.selector !== undefined ? { kind: 'file', uri, selector: a.selector } : { kind: 'file', uri }, params };
+}
+
+/** A literal passed by text, or by range into an open document (the hover's "Normalize tensor" link). */
+function literalFromArgument(a: Partial<NormalizeArgs>, uri: string): SourceRef | undefined {
+  if (a.text === undefined && a.range === undefined) return undefined;
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  const line = a.range ? ` (line ${a.range.start.line + 1})` : '';
+  if (typeof a.text === 'string') return { kind: 'literal', label: `literal in ${decodeURIComponent(name)}${line}`, text: a.text };
+  const r = a.range;
+  if (!r || typeof r.start?.line !== 'number' || typeof r.end?.line !== 'number') throw new ArgumentError('range must be {start: {line, character}, end: {line, character}}');
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+  if (!doc) throw new ArgumentError(`${decodeURIComponent(name)} is not open, so the range cannot be read; pass the literal's text`);
+  const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+  return { kind: 'literal', label: `literal in ${decodeURIComponent(name)}${line}`, text: doc.getText(range) };
 }
 
 const SUPPORTED = ['npy', 'json', 'npz', 'safetensors'];

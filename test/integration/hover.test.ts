@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { NormScopeApi } from '../../src/extension/api';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/hover');
 
@@ -47,6 +48,21 @@ describe('hover over tensor literals (real extension host)', () => {
     const stats = JSON.parse(json);
     assert.deepEqual([stats.shape, stats.dtype, stats.mean, stats.std_kind, stats.min, stats.max], [[2, 2], 'float32', 2.5, 'population', 1, 4]);
     assert.equal(await vscode.env.clipboard.readText(), json);
+  });
+
+  it('opens the panel on the literal when its Normalize tensor link runs (with its text, and by range alone)', async () => {
+    const api = (await vscode.extensions.getExtension<NormScopeApi>('normscope.normscope')!.activate());
+    const doc = await open('sample.py');
+    const md = await hoverText(doc, '[3, 4]', 1);
+    const arg = linkArgument(md, 'normscope.normalizeTensor') as { uri: string; text: string; range: unknown };
+    for (const a of [arg, { uri: arg.uri, range: arg.range }]) {
+      const before = api.panels().length;
+      await vscode.commands.executeCommand('normscope.normalizeTensor', a);
+      assert.equal(api.panels().length, before + 1, 'the link opened no panel');
+      const r = await api.panels()[before].next('result', { past: true });
+      assert.deepEqual([r.view.input.shape, r.view.input.dtype], [[2, 2], 'float32']);
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('copies the statistics of the literal at the cursor from the command palette', async () => {
