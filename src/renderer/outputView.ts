@@ -26,6 +26,8 @@ export interface OutputView {
 
 /** Small multiples per page in an output (the panel shows 16). */
 const PAGE_SIZE = 8;
+/** Above this many elements the equivalence checks wait for a click (the panel runs them in a worker). */
+export const CHECKS_AUTO_LIMIT = 1_000_000;
 
 function opTitle(m: Extract<OutputModel, { kind: 'norm' }>): string {
   const o = m.view.op;
@@ -116,7 +118,14 @@ export function createOutputView(element: HTMLElement, value: unknown, opts: Out
     };
     badgeSlot.replaceChildren(flagBadges(shown));
     cardSlot.replaceChildren(...[shapeCard(view), warningCard(view), flagCard(shown, reveal)].filter((c): c is HTMLElement => c !== null));
-    checksSlot.replaceChildren(checkCards(checks, undefined));
+    if (checks || !onDemand) {
+      checksSlot.replaceChildren(checkCards(checks, undefined));
+    } else {
+      // Several more op runs over a large tensor would hold the notebook's one thread for seconds: on demand.
+      const run = el('button', { type: 'button', onclick: () => { run.disabled = true; runChecks(0); } }, 'Run equivalence checks');
+      checksSlot.replaceChildren(checkCards(undefined, `Equivalence checks run on demand above ${countText(CHECKS_AUTO_LIMIT)} elements. `));
+      checksSlot.querySelector('.pending')?.append(run);
+    }
   }
 
   function show(m: OutputModel): void {
@@ -144,23 +153,31 @@ export function createOutputView(element: HTMLElement, value: unknown, opts: Out
     drawCharts();
   }
 
+  let onDemand = false;
   schedule(() => {
     const t0 = performance.now();
     const m = firstPhase(value);
+    onDemand = m.kind === 'norm' && m.numel > CHECKS_AUTO_LIMIT;
     show(m);
-    root.dataset.ms = String(Math.round(performance.now() - t0)); // this output's turn on the shared thread
-    if (m.kind === 'norm') {
-      schedule(() => {
-        try {
-          checks = checksPhase(m);
-        } catch (e) {
-          checksSlot.replaceChildren(el('p', { class: 'muted' }, errorLine(e)));
-          return;
-        }
-        drawCards();
-      }, 2);
-    }
+    root.dataset.ms = String(Math.round(performance.now() - t0)); // how long this output held the shared thread
+    root.dataset.turn = String(opts.scheduler.turn);
+    if (m.kind === 'norm' && !onDemand) runChecks(2);
   }, 1);
+
+  /** Phase 2: the equivalence checks, in a turn of their own. */
+  function runChecks(priority: number): void {
+    schedule(() => {
+      if (!model || model.kind !== 'norm') return;
+      try {
+        checks = checksPhase(model);
+        root.dataset.checksTurn = String(opts.scheduler.turn);
+      } catch (e) {
+        checksSlot.replaceChildren(el('p', { class: 'muted' }, errorLine(e)));
+        return;
+      }
+      drawCards();
+    }, priority);
+  }
 
   return {
     retheme() {

@@ -14,6 +14,8 @@ export class Scheduler {
   private pending = false;
   private seq = 0;
   private readonly order = new WeakMap<Job, number>();
+  /** Jobs run so far: the number of the turn running now (outputs record it; tests read it). */
+  turn = 0;
 
   add(run: () => void, priority: number): Job {
     const job: Job = { priority, run };
@@ -47,6 +49,8 @@ export class Scheduler {
     }
     if (best < 0) return;
     const [job] = this.jobs.splice(best, 1);
-    if (!job.cancelled) job.run();
+    if (job.cancelled) return;
+    this.turn++;
+    job.run();
   }
 }

@@ -22,6 +22,7 @@ describe('renderer scheduler', () => {
     assert.ok(ran.length <= 1, `one job per macrotask, ran ${ran.length}`);
     await idle();
     assert.deepEqual(ran, ['off C', 'off B', 'off D', 'checks A']);
+    assert.equal(s.turn, 4, 'four turns');
   });
 
   it('skips cancelled jobs (a disposed output) and never lowers a priority', async () => {
