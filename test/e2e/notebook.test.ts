@@ -20,8 +20,12 @@ export async function openNotebook(page: Page, file: string): Promise<void> {
   await page.keyboard.press('Control+P');
   const widget = page.locator('.quick-input-widget');
   await widget.locator('.quick-input-box input').fill(file);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
-  await page.keyboard.press('Enter');
+  // Click the row of exactly this file: Enter would take the top row, which may be a recently opened notebook.
+  const name = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await widget.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) })
+    .filter({ hasText: path.basename(path.dirname(file)) })
+    .first().click();
   await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
   await page.locator('.notebookOverlay').first().waitFor();
 }
