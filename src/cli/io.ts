@@ -94,3 +94,13 @@ function describeFsError(e: unknown): string {
     default: return err.message ?? String(e);
   }
 }
+
+/** Reads a tensor-valued flag (--weight, --bias, ...): the same INPUT syntax, errors prefixed with the flag. */
+export function readParam(flag: string, spec: string): Tensor {
+  try {
+    return readInput(spec);
+  } catch (e) {
+    if (e instanceof NormScopeError) throw new NormScopeError(`--${flag}: ${e.message}`);
+    throw e;
+  }
+}

@@ -18,13 +18,13 @@ import { NormOutput, NormParams } from '../engine/params';
 import { kernelBytes } from '../node/kernelBytes';
 import { createFastKernels } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount } from './args';
-import { readInput, readListing, writeOutput } from './io';
+import { readInput, readListing, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
 import { notebookSource } from './notebook';
 import { runStreamed } from './stream';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
-import { toJson } from './json';
+import { statsJson, toJson } from './json';
 
 const USAGE = `usage:
   normscope stats INPUT [--json] [--unbatched] [--layout nchw|nhwc] [--bins B] [--budget-mb N]
@@ -85,23 +85,15 @@ function run(argv: readonly string[], out: (s: string) => void): number {
     const o = stats.overall;
     const nb = notebookSource(input); // .ipynb: which candidate of the cell, and the others
     if (f.json) {
-      out(JSON.stringify({ shape: x.shape, dtype: x.dtype, count: o.count, mean: o.mean, std: o.std, min: o.min, max: o.max, nan: o.nan, inf: o.inf, ...nb }));
+      out(JSON.stringify({ ...statsJson(x.shape, x.dtype, o), ...nb }));
     } else {
       out(formatStats(input, x, stats) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
     }
     return 0;
   }
 
-  const loadParam = (flag: string, spec: string): Tensor => {
-    try {
-      return readInput(spec);
-    } catch (e) {
-      if (isNormScopeError(e)) throw new NormScopeError(`--${flag}: ${e.message}`);
-      throw e;
-    }
-  };
   if (command === 'check') {
-    const p = paramsFromFlags(f, loadParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
+    const p = paramsFromFlags(f, readParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
     const run = fastNormalize();
     const result = run(x, p);
     const checks = equivalenceChecks(x, p, run);
@@ -115,7 +107,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
 
   // normalize
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
-  const p = paramsFromFlags(f, loadParam);
+  const p = paramsFromFlags(f, readParam);
   const a = analyze(x, p, { bins, normalize: fastNormalize() });
   if (f.out) writeOutput(f.out, writeNpy(a.result.output));
   if (f['running-mean-out']) {

@@ -22,11 +22,11 @@ import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, pro
 import { kernelBytes } from '../node/kernelBytes';
 import { createFastKernels } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber } from './args';
-import { cliWording, readInput, writeOutput } from './io';
+import { cliWording, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
-import { toJson } from './json';
+import { statsJson, toJson } from './json';
 
 function isFile(path: string): boolean {
   try {
@@ -109,10 +109,7 @@ export async function runStreamed(
           progress?.done();
           const o = stats.overall;
           if (f.json) {
-            out(JSON.stringify({
-              shape: src.shape, dtype: src.dtype, count: o.count, mean: o.mean, std: o.std, min: o.min, max: o.max, nan: o.nan, inf: o.inf,
-              streamed: streamed(info.chunks, info.chunkElements, info.passes),
-            }));
+            out(JSON.stringify({ ...statsJson(src.shape, src.dtype, o), streamed: streamed(info.chunks, info.chunkElements, info.passes) }));
           } else {
             out(`${formatStats(input, shapeOnly(src), stats)}\n  streamed in ${info.chunks} chunks of up to ${info.chunkElements} elements, ${info.passes} passes (budget ${budget / 2 ** 20} MiB)`);
           }
@@ -147,15 +144,7 @@ async function normalizeStreamed(
   inFile: <T>(p: Promise<T>) => Promise<T>,
 ): Promise<number> {
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
-  const loadParam = (flag: string, spec: string): Tensor => {
-    try {
-      return readInput(spec);
-    } catch (e) {
-      if (isNormScopeError(e)) throw new NormScopeError(`--${flag}: ${e.message}`);
-      throw e;
-    }
-  };
-  const p = paramsFromFlags(f, loadParam);
+  const p = paramsFromFlags(f, readParam);
   for (const flag of ['running-mean-out', 'running-var-out'] as const) {
     if (f[flag] && !(p.op === 'batch' && (p.mode ?? 'train') === 'train')) {
       throw new NormScopeError(`--${flag}: only BatchNorm in train mode updates running statistics`);
