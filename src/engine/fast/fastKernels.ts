@@ -19,6 +19,7 @@ import { NormScopeError } from '../errors';
 import { NormOutput, NormParams } from '../params';
 import { Tensor, isContiguous, numel, tensor, toComputeArray } from '../tensor';
 import { normalize, planOf } from '../ops';
+import { updateRunningStats } from '../ops/batchNorm';
 import { OpPlan, channelsFirstToLast, channelsLastToFirst, invStdBatch, valuesOf, varianceOf } from '../ops/common';
 import { Arena, SharedMemoryLike } from './arena';
 
@@ -317,22 +318,11 @@ export class FastKernels {
     }
     if (!train) return {};
 
-    // running statistics, as batchNorm() in ops/batchNorm.ts updates them
-    const n = N * S;
-    const nbt = (plan.resolved.num_batches_tracked ?? 0) + 1;
-    const m = plan.resolved.momentum;
-    const f = m === null || m === undefined ? 1 / nbt : m;
-    const newMean = new Float32Array(C);
-    const newVar = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const m0 = rm ? rm[c] : 0;
-      const v0 = rv ? rv[c] : 1;
-      if (n === 0) { newMean[c] = m0; newVar[c] = v0; continue; }
-      newMean[c] = (1 - f) * m0 + f * mean[c];
-      newVar[c] = (1 - f) * v0 + f * (variance[c] * n / (n - 1));
-    }
+    const { newMean, newVar, nbt } = updateRunningStats(plan, N * S, mean, variance, rm, rv);
     return {
-      running_mean: tensor('float32', [C], newMean), running_var: tensor('float32', [C], newVar), num_batches_tracked: nbt,
+      running_mean: tensor('float32', [C], Float32Array.from(newMean)),
+      running_var: tensor('float32', [C], Float32Array.from(newVar)),
+      num_batches_tracked: nbt,
       moments: { mean, var: variance },
     };
   }

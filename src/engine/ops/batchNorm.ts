@@ -108,19 +108,7 @@ export function batchNorm(x: Tensor, p: NormParams): NormOutput {
   const output = runChannelOp(x, plan, (xc, out) => batchNormImpl(xc, out, N, C, S, train, eps, mean, variance, w, b));
   if (!train) return { output, resolved: plan.resolved, warnings: plan.warnings, shapeReport: plan.report };
 
-  const n = N * S;
-  const nbt = (plan.resolved.num_batches_tracked ?? 0) + 1;
-  const m = plan.resolved.momentum;
-  const f = m === null || m === undefined ? 1 / nbt : m;
-  const newMean = new Float64Array(C);
-  const newVar = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    const m0 = rm ? rm[c] : 0;
-    const v0 = rv ? rv[c] : 1;
-    if (n === 0) { newMean[c] = m0; newVar[c] = v0; continue; }
-    newMean[c] = (1 - f) * m0 + f * mean[c];
-    newVar[c] = (1 - f) * v0 + f * (variance[c] * n / (n - 1));
-  }
+  const { newMean, newVar, nbt } = updateRunningStats(plan, N * S, mean, variance, rm, rv);
   const running = (v: Float64Array): Tensor => tensor(plan.outDType, [C], plan.outDType === 'float64' ? v : Float32Array.from(v));
   return {
     output, resolved: plan.resolved, warnings: plan.warnings, shapeReport: plan.report,
@@ -191,4 +179,30 @@ export function batchNormImpl(
   for (let n = 0; n < N; n++) {
     for (let c = 0, o = n * CS; c < C; c++, o += S) affineRange(x, out, o, o + S, shift[c], off[c], scale[c], bias[c]);
   }
+}
+
+/**
+ * BatchNorm's running-statistics update after a train step over `n` values per channel: momentum m gives
+ * (1 - m) * running + m * batch, momentum null the cumulative average 1 / num_batches_tracked; running_var takes
+ * the unbiased batch variance. Absent running stats start as a fresh module's (0 and 1); an empty batch leaves
+ * them as they are (num_batches_tracked still counts it, as in PyTorch).
+ */
+export function updateRunningStats(
+  plan: OpPlan, n: number, mean: ArrayLike<number>, variance: ArrayLike<number>,
+  rm: ArrayLike<number> | null, rv: ArrayLike<number> | null,
+): { newMean: Float64Array; newVar: Float64Array; nbt: number } {
+  const C = mean.length;
+  const nbt = (plan.resolved.num_batches_tracked ?? 0) + 1;
+  const m = plan.resolved.momentum;
+  const f = m === null || m === undefined ? 1 / nbt : m;
+  const newMean = new Float64Array(C);
+  const newVar = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const m0 = rm ? rm[c] : 0;
+    const v0 = rv ? rv[c] : 1;
+    if (n === 0) { newMean[c] = m0; newVar[c] = v0; continue; }
+    newMean[c] = (1 - f) * m0 + f * mean[c];
+    newVar[c] = (1 - f) * v0 + f * (variance[c] * n / (n - 1));
+  }
+  return { newMean, newVar, nbt };
 }
