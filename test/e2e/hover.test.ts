@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { activeEditor, hoverWord, screenshotDir, workbench } from './workbench';
+import { activeEditor, hoverWord, openPath, screenshotDir, workbench } from './workbench';
 
 // The screenshot goes to test-results/e2e/hover.png; NORMSCOPE_UPDATE_SCREENSHOTS=1 also writes
 // media/screenshots/hover.png, which the README shows (commit it after a change to the hover).
@@ -10,21 +10,16 @@ const repoRoot = path.resolve(__dirname, '../../..');
 const sample = path.join(repoRoot, 'test/fixtures/hover/sample.py');
 const readmeShot = path.join(repoRoot, 'media/screenshots/hover.png');
 
-/** Opens a file outside the workspace folder by its absolute path through Quick Open (Ctrl+P). */
-async function openPath(page: Page, file: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill(file);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+/** Opens the sample .py file and waits for its text to be laid out. */
+async function openSample(page: Page): Promise<void> {
+  await openPath(page, sample);
   await activeEditor(page).locator('.view-lines').waitFor();
 }
 
 describe('hover over a tensor literal (real workbench)', () => {
   it('shows shape, dtype and statistics of np.array in a .py file, with working links', async () => {
     const { page } = workbench();
-    await openPath(page, sample);
+    await openSample(page);
     const hover = await hoverWord(page, '[3, 4]');
     const body = hover.locator('.hover-contents', { hasText: 'NormScope' }).first();
     await body.waitFor();
@@ -41,7 +36,7 @@ describe('hover over a tensor literal (real workbench)', () => {
 
   it('shows channel means of a rank-3 literal (the README screenshot)', async () => {
     const { page } = workbench();
-    await openPath(page, sample);
+    await openSample(page);
     const hover = await hoverWord(page, '1.96');
     const body = hover.locator('.hover-contents', { hasText: 'NormScope' }).first();
     await body.waitFor();
@@ -58,7 +53,7 @@ describe('hover over a tensor literal (real workbench)', () => {
 
   it('shows nothing for a list comprehension', async () => {
     const { page } = workbench();
-    await openPath(page, sample);
+    await openSample(page);
     await assert.rejects(hoverWord(page, 'i * i', 5_000), /no hover/);
   });
 });

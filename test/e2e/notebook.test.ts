@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
-import { notebookOutputFrame, runCommand, webviewFrame, workbench } from './workbench';
+import { notebookOutputFrame, runCommand, setTheme, webviewFrame, workbench } from './workbench';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const notebook = path.join(repoRoot, 'test/fixtures/notebooks/render.ipynb');
@@ -215,17 +215,3 @@ async function pixelsOf(output: Locator, hex: string): Promise<number> {
   }, [r, g, b]);
 }
 
-/** Picks a colour theme through "Preferences: Color Theme", as a person would. */
-async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
-  await page.keyboard.press('F1');
-  const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
-  await widget.locator('.quick-input-list .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
-  await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
-  await widget.locator('.quick-input-box input').fill(label);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await widget.waitFor({ state: 'hidden' });
-  await page.locator(`.monaco-workbench.${kind}`).waitFor();
-}

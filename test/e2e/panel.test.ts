@@ -7,37 +7,11 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { writeNpy } from '../../src/engine/formats/npy';
 import { tensor } from '../../src/engine/tensor';
-import { activeEditor, runCommand, screenshot, waitForWorkbench, webviewFrame, workbench } from './workbench';
+import { activeEditor, openPath, runCommand, screenshot, setTheme, waitForWorkbench, webviewFrame, workbench } from './workbench';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const sample = path.join(repoRoot, 'samples/conv_activations.json');
 const readmeShots = path.join(repoRoot, 'media/screenshots');
-
-/** Opens a file outside the workspace folder by its absolute path through Quick Open (Ctrl+P). */
-async function openPath(page: Page, file: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill(file);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
-}
-
-/** Picks a colour theme through "Preferences: Color Theme", as a person would. */
-async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
-  // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
-  await page.keyboard.press('F1');
-  const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
-  await widget.locator('.quick-input-list .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
-  await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
-  await widget.locator('.quick-input-box input').fill(label);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await widget.waitFor({ state: 'hidden' });
-  await page.locator(`.monaco-workbench.${kind}`).waitFor();
-}
 
 /** Waits until the webview has drawn its run `requestId` (0: the host's first run). */
 async function drawn(frame: FrameLocator, requestId: number): Promise<void> {

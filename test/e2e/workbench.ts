@@ -65,6 +65,32 @@ export async function openFile(page: Page, name: string): Promise<void> {
   await activeEditor(page).locator('.view-lines').waitFor();
 }
 
+/** Opens a file outside the workspace folder by its absolute path through Quick Open (Ctrl+P). */
+export async function openPath(page: Page, file: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill(file);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+}
+
+/** Picks a colour theme through "Preferences: Color Theme", as a person would. */
+export async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
+  // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
+  await page.keyboard.press('F1');
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
+  await widget.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
+  await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
+  await widget.locator('.quick-input-box input').fill(label);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden' });
+  await page.locator(`.monaco-workbench.${kind}`).waitFor();
+}
+
 /** The text editor of the active editor group. */
 export function activeEditor(page: Page): Locator {
   return page.locator('.editor-group-container.active .editor-container .monaco-editor').first();
