@@ -7,7 +7,7 @@ import { DType } from './dtype';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { Tensor, toComputeArray } from './tensor';
 import { normalize } from './ops';
-import { channelLayout, DEFAULT_BINS, sideStats, SideStats } from './stats';
+import { ChannelLayout, channelLayout, DEFAULT_BINS, sideStats, SideStats } from './stats';
 import { CheckResult, equivalenceChecks, Flag, healthFlags } from './checks';
 
 export interface AnalyzeOptions {
@@ -17,6 +17,20 @@ export interface AnalyzeOptions {
   readonly checks?: boolean;
   /** Runs the op and the checks' ops: `normalize` (TypeScript kernels) by default; the CLI passes the fast kernels'. */
   readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
+  /**
+   * Runs the op and takes both sides' statistics at once (the fast kernels' `normalizeWithStats`); when given,
+   * the main run uses it instead of `normalize` and two `sideStats`. A result without `stats` gets the others'.
+   */
+  readonly normalizeWithStats?: (x: Tensor, p: NormParams, spec: StatsRequest) => NormOutput & { readonly stats?: { readonly before: SideStats; readonly after: SideStats } };
+  /** One side's statistics: stats.ts `sideStats` by default; the fast kernels' `sideStats` gives the same. */
+  readonly sideStats?: (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats;
+}
+
+/** What `analyze` takes statistics of: the channel layout of the input's shape, the bins and the groups. */
+export interface StatsRequest {
+  readonly layout: ChannelLayout;
+  readonly bins: number;
+  readonly groups: readonly (readonly [number, number])[];
 }
 
 export interface Analysis {
@@ -55,11 +69,20 @@ export function tensorStats(x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout
 export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): Analysis {
   const bins = opts.bins ?? DEFAULT_BINS;
   const run = opts.normalize ?? normalize;
-  const result = run(x, p);
+  const stats = opts.sideStats ?? sideStats;
   const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
-  const before = sideStats(toComputeArray(x), layout, bins, groups);
-  const after = sideStats(toComputeArray(result.output), layout, bins, groups);
+  let result: NormOutput;
+  let fused: { readonly before: SideStats; readonly after: SideStats } | undefined;
+  if (opts.normalizeWithStats) {
+    const { stats: s, ...out } = opts.normalizeWithStats(x, p, { layout, bins, groups });
+    result = out;
+    fused = s;
+  } else {
+    result = run(x, p);
+  }
+  const before = fused?.before ?? stats(toComputeArray(x), layout, bins, groups);
+  const after = fused?.after ?? stats(toComputeArray(result.output), layout, bins, groups);
   return {
     input: { shape: [...x.shape], dtype: x.dtype },
     op: result.resolved,

@@ -62,8 +62,11 @@ export function channelLayout(shape: readonly number[], axis: number): ChannelLa
   return { outer, channels: shape[axis], inner };
 }
 
-/** Running accumulation for one channel: first pass. */
-interface Acc {
+/**
+ * Running accumulation for one channel over both passes (exported for the fast kernels, which fill the same
+ * fields in WebAssembly and finish with `histogramPlan` and `finishSide`).
+ */
+export interface ChannelAccumulator {
   count: number;
   finite: number;
   sum: number;
@@ -76,7 +79,9 @@ interface Acc {
   comp: number;
 }
 
-function newAcc(): Acc {
+type Acc = ChannelAccumulator;
+
+export function newAccumulator(): ChannelAccumulator {
   return { count: 0, finite: 0, sum: 0, min: Infinity, max: -Infinity, nan: 0, inf: 0, m2: 0, comp: 0 };
 }
 
@@ -94,7 +99,7 @@ export function sideStats(
   const { outer, channels: C, inner } = layout;
   if (!Number.isInteger(bins) || bins < 1 || bins > 10000) throw new RangeError(`bins must be an integer in 1..10000, got ${bins}`);
   const accs: Acc[] = [];
-  for (let c = 0; c < C; c++) accs.push(newAcc());
+  for (let c = 0; c < C; c++) accs.push(newAccumulator());
 
   // Pass 1: count, sum, min, max, NaN/Inf per channel.
   for (let o = 0; o < outer; o++) {
@@ -116,13 +121,8 @@ export function sideStats(
       a.sum += sum; a.min = min; a.max = max; a.nan += nan; a.inf += inf;
     }
   }
-  let gmin = Infinity, gmax = -Infinity;
-  for (const a of accs) { if (a.min < gmin) gmin = a.min; if (a.max > gmax) gmax = a.max; }
-  const edges = histogramEdges(gmin, gmax, bins);
-  const lo = edges[0];
-  const scale = bins / (edges[bins] - lo);
+  const { edges, lo, scale, means } = histogramPlan(accs, bins);
   const hist: number[][] = accs.map(() => new Array<number>(bins).fill(0));
-  const means = accs.map((a) => (a.finite ? a.sum / a.finite : 0));
 
   // Pass 2: squared deviations from the channel mean, histogram counts.
   for (let o = 0; o < outer; o++) {
@@ -147,6 +147,31 @@ export function sideStats(
       a.comp += comp;
     }
   }
+  return finishSide(accs, hist, edges, groups);
+}
+
+/** The shared edges from the channels' pass-1 accumulators, and what pass 2 needs: lo, bins / width, means. */
+export function histogramPlan(accs: readonly ChannelAccumulator[], bins: number): { edges: number[]; lo: number; scale: number; means: number[] } {
+  let gmin = Infinity, gmax = -Infinity;
+  for (const a of accs) { if (a.min < gmin) gmin = a.min; if (a.max > gmax) gmax = a.max; }
+  const edges = histogramEdges(gmin, gmax, bins);
+  const lo = edges[0];
+  const scale = bins / (edges[bins] - lo);
+  const means = accs.map((a) => (a.finite ? a.sum / a.finite : 0));
+  return { edges, lo, scale, means };
+}
+
+/**
+ * A side from both passes' accumulators and the channels' histogram counts (over `edges`): removes the
+ * residue of each channel's mean from m2 (mutates `accs`), then channel, group and overall summaries.
+ */
+export function finishSide(
+  accs: ChannelAccumulator[],
+  hist: number[][],
+  edges: number[],
+  groups: readonly (readonly [number, number])[],
+): SideStats {
+  const bins = edges.length - 1;
   // The corrected two-pass algorithm: remove the rounding residue of the mean, once per channel.
   for (const a of accs) {
     if (a.finite) a.m2 = Math.max(0, a.m2 - (a.comp * a.comp) / a.finite);
@@ -188,7 +213,7 @@ export function histogramEdges(min: number, max: number, bins: number): number[]
 
 /** Chan et al.'s parallel merge of channel accumulators (means combined around the total mean). */
 function merge(accs: readonly Acc[]): Acc {
-  const out = newAcc();
+  const out = newAccumulator();
   for (const a of accs) {
     out.count += a.count; out.finite += a.finite; out.sum += a.sum;
     out.nan += a.nan; out.inf += a.inf;

@@ -21,6 +21,7 @@ import { Tensor, isContiguous, numel, tensor, toComputeArray } from '../tensor';
 import { normalize, planOf } from '../ops';
 import { updateRunningStats } from '../ops/batchNorm';
 import { OpPlan, channelsFirstToLast, channelsLastToFirst, invStdBatch, valuesOf, varianceOf } from '../ops/common';
+import { ChannelAccumulator, ChannelLayout, DEFAULT_BINS, SideStats, finishSide, histogramPlan, newAccumulator, sideStats } from '../stats';
 import { Arena, SharedMemoryLike } from './arena';
 
 /** The exported kernels of kernels.wat (addresses are byte offsets into the shared memory). */
@@ -31,6 +32,9 @@ export interface KernelExports {
   rms_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, stats: number): void;
   bn_sums_f32(x: number, n0: number, n1: number, C: number, S: number, shift: number, sd: number, sq: number): void;
   bn_apply_f32(x: number, o: number, n0: number, n1: number, C: number, S: number, k: number, scale: number, shift: number): void;
+  stats1_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, acc: number): void;
+  stats2_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, lo: number, scale: number,
+    bins: number, means: number, acc: number): void;
 }
 export type KernelName = keyof KernelExports;
 
@@ -75,6 +79,19 @@ export interface FastOutput extends NormOutput {
    * LayerNorm and RMSNorm (mean square in `mean`, `var` 0), per channel for BatchNorm in train mode.
    */
   readonly moments?: GroupMoments;
+}
+
+/** What `normalizeWithStats` takes statistics of: the channel layout of the input's shape, as `analyze` uses. */
+export interface StatsSpec {
+  readonly layout: ChannelLayout;
+  readonly bins?: number;
+  /** Channel ranges [first, last] of groups (GroupNorm's), as `sideStats` takes them. */
+  readonly groups?: readonly (readonly [number, number])[];
+}
+
+export interface FastStatsOutput extends FastOutput {
+  /** `sideStats` of the input and of the output, same values (see `sideStatsSteps`). */
+  readonly stats: { readonly before: SideStats; readonly after: SideStats };
 }
 
 export interface FastOptions {
@@ -139,11 +156,7 @@ export class FastKernels {
 
   /** Runs `p` on `x` in this thread; like `normalize(x, p)`, plus which kernels ran and the fused moments. */
   normalize(x: Tensor, p: NormParams): FastOutput {
-    const run = this.steps(x, p, 1);
-    for (let r = run.next(); ; r = run.next()) {
-      if (r.done) return r.value;
-      for (const job of r.value) runJob(this.kernels, job);
-    }
+    return this.drive(this.steps(x, p, 1));
   }
 
   /**
@@ -151,10 +164,161 @@ export class FastKernels {
    * instances sharing this memory); resume the generator when all of them are done. Returns the result.
    */
   *steps(x: Tensor, p: NormParams, parts: number): Generator<Job[], FastOutput, void> {
+    return yield* this.opSteps(x, p, parts, null);
+  }
+
+  /**
+   * `normalize` plus `sideStats` of the input and the output (what `analyze` shows), in this thread. Equal to
+   * `sideStats(toComputeArray(x), layout, bins, groups)` and the same of the output (see `sideStatsSteps`).
+   */
+  normalizeWithStats(x: Tensor, p: NormParams, spec: StatsSpec): FastStatsOutput {
+    return this.drive(this.normalizeWithStatsSteps(x, p, spec, 1));
+  }
+
+  /** `normalizeWithStats` as phases of at most `parts` jobs each (like `steps`). */
+  *normalizeWithStatsSteps(x: Tensor, p: NormParams, spec: StatsSpec, parts: number): Generator<Job[], FastStatsOutput, void> {
+    checkBins(spec.bins ?? DEFAULT_BINS);
+    return (yield* this.opSteps(x, p, parts, spec)) as FastStatsOutput;
+  }
+
+  /**
+   * `sideStats` (stats.ts) on the WebAssembly kernels, in this thread. Float32 values are read in place when
+   * they lie in the shared memory, else copied in for the call; anything else (float64 or plain arrays, a
+   * memory too full) runs the TypeScript `sideStats`. Identical counts, nan, inf, min, max, edges and histograms;
+   * mean and std equal to float64 rounding (the sums run in another order).
+   */
+  sideStats(
+    values: ArrayLike<number>, layout: ChannelLayout, bins: number = DEFAULT_BINS,
+    groups: readonly (readonly [number, number])[] = [],
+  ): SideStats {
+    return this.drive(this.sideStatsSteps(values, layout, bins, groups, 1));
+  }
+
+  /**
+   * `sideStats` as two phases of at most `parts` jobs (pass 1: count, sum, min, max, NaN, Inf per channel; pass
+   * 2: squared deviations and histogram counts), each job writing its own accumulators, merged here between
+   * and after the phases. Splits the outer rows, or the channels when there are fewer rows than parts, or the
+   * elements of a single channel.
+   */
+  *sideStatsSteps(
+    values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[],
+    parts: number,
+  ): Generator<Job[], SideStats, void> {
+    checkBins(bins);
+    const n = layout.outer * layout.channels * layout.inner;
+    if (!(values instanceof Float32Array) || n === 0 || values.length < n) return sideStats(values, layout, bins, groups);
+    let xs = this.arena.addressOf(values);
+    let copy = -1;
+    if (xs < 0) {
+      copy = n * 4 < this.arena.maxBytes ? this.arena.alloc(n * 4) : -1;
+      if (copy < 0) return sideStats(values, layout, bins, groups);
+      this.arena.f32(copy, n).set(values.length === n ? values : values.subarray(0, n));
+      xs = copy;
+    }
+    try {
+      return yield* this.statsAt(xs, layout, bins, groups, parts);
+    } finally {
+      if (copy >= 0) this.arena.release(copy);
+    }
+  }
+
+  /** Runs every phase of `run` in this thread. */
+  private drive<T>(run: Generator<Job[], T, void>): T {
+    for (let r = run.next(); ; r = run.next()) {
+      if (r.done) return r.value;
+      for (const job of r.value) runJob(this.kernels, job);
+    }
+  }
+
+  /** The two stats phases over n = outer * C * inner float32 at byte address xs (n > 0). */
+  private *statsAt(
+    xs: number, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], parts: number,
+  ): Generator<Job[], SideStats, void> {
+    const { outer, channels: C, inner } = layout;
+    const n = outer * C * inner;
+    const ranges = statRanges(xs, layout, parts);
+    const accBytes = 7 * C * 8 + C * (bins + 1) * 4;
+    const blocks: number[] = [];
+    try {
+      for (let i = 0; i < ranges.length + 1; i++) {
+        const s = this.arena.alloc(i < ranges.length ? accBytes : C * 8);
+        if (s < 0) return sideStats(this.arena.f32(xs, n), layout, bins, groups); // the memory is full
+        blocks.push(s);
+      }
+      const meansAt = blocks[ranges.length];
+      for (let i = 0; i < ranges.length; i++) {
+        const f = this.arena.f64(blocks[i], 7 * C);
+        f.fill(0);
+        f.fill(Infinity, C, 2 * C);
+        f.fill(-Infinity, 2 * C, 3 * C);
+        new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * (bins + 1)).fill(0);
+      }
+      yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, blocks[i]] }));
+
+      const accs: ChannelAccumulator[] = [];
+      for (let c = 0; c < C; c++) {
+        const a = newAccumulator();
+        a.count = outer * inner;
+        accs.push(a);
+      }
+      for (let i = 0; i < ranges.length; i++) {
+        const f = this.arena.f64(blocks[i], 7 * C);
+        for (let c = 0; c < C; c++) {
+          const a = accs[c];
+          a.sum += f[c];
+          if (f[C + c] < a.min) a.min = f[C + c];
+          if (f[2 * C + c] > a.max) a.max = f[2 * C + c];
+          a.nan += f[3 * C + c];
+          a.inf += f[4 * C + c];
+        }
+      }
+      const x = this.arena.f32(xs, n);
+      for (let c = 0; c < C; c++) {
+        const a = accs[c];
+        a.finite = a.count - a.nan - a.inf;
+        // stats.ts keeps the first of equal values (`v < min`): only the sign of a zero can tell them apart
+        if (a.min === 0) a.min = firstZero(x, layout, c);
+        if (a.max === 0) a.max = firstZero(x, layout, c);
+      }
+      const plan = histogramPlan(accs, bins);
+      this.arena.f64(meansAt, C).set(plan.means);
+      yield ranges.map((r, i) => ({
+        fn: 'stats2_f32' as const,
+        args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i]],
+      }));
+
+      const hist: number[][] = accs.map(() => new Array<number>(bins).fill(0));
+      for (let i = 0; i < ranges.length; i++) {
+        const f = this.arena.f64(blocks[i], 7 * C);
+        const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * (bins + 1));
+        for (let c = 0; c < C; c++) {
+          accs[c].m2 += f[5 * C + c];
+          accs[c].comp += f[6 * C + c];
+          const hc = hist[c];
+          for (let b = 0, o = c * (bins + 1); b < bins; b++) hc[b] += h[o + b];
+        }
+      }
+      return finishSide(accs, hist, plan.edges, groups);
+    } finally {
+      for (const s of blocks) this.arena.release(s);
+    }
+  }
+
+  private *opSteps(x: Tensor, p: NormParams, parts: number, spec: StatsSpec | null): Generator<Job[], FastOutput, void> {
     const plan = planOf(x, p); // validates (throws as normalize would)
     const n = numel(x.shape);
+    /** The reference path (with the TypeScript statistics when asked for). */
+    const reference = (): FastOutput => {
+      const out = normalize(x, p);
+      if (!spec) return { ...out, kernels: 'ts' };
+      const bins = spec.bins ?? DEFAULT_BINS;
+      const groups = spec.groups ?? [];
+      const before = sideStats(toComputeArray(x), spec.layout, bins, groups);
+      const after = sideStats(toComputeArray(out.output), spec.layout, bins, groups);
+      return { ...out, kernels: 'ts', stats: { before, after } } as FastStatsOutput;
+    };
     if (x.dtype !== 'float32' || plan.outDType !== 'float32' || n === 0 || n * 4 >= this.arena.maxBytes) {
-      return { ...normalize(x, p), kernels: 'ts' };
+      return reference();
     }
     const temps: number[] = [];
     const alloc = (bytes: number): number => {
@@ -184,7 +348,7 @@ export class FastKernels {
       if (inStart >= 0) temps.push(inStart);
       if (tStart >= 0) temps.push(tStart);
       if ((copyIn && inStart < 0) || outStart < 0 || (transpose && tStart < 0)) {
-        return { ...normalize(x, p), kernels: 'ts' }; // the memory is full (of live outputs): the reference path
+        return reference(); // the memory is full (of live outputs)
       }
       if (copyIn) {
         const dst = this.arena.f32(inStart, n);
@@ -225,13 +389,32 @@ export class FastKernels {
         for (let r = 0; r < rows; r++) { mean[r] = st[2 * r]; variance[r] = st[2 * r + 1]; }
         extra = { moments: { mean, var: variance } };
       }
+      let stats: FastStatsOutput['stats'] | undefined;
+      const bins = spec?.bins ?? DEFAULT_BINS;
+      const groups = spec?.groups ?? [];
+      // the statistics of a channels-last tensor are those of its canonical (N, C, S) copy, channel by channel
+      const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
+      if (spec !== null && spec.layout.outer * spec.layout.channels * spec.layout.inner !== n) {
+        throw new NormScopeError(`statistics layout (${spec.layout.outer}, ${spec.layout.channels}, ${spec.layout.inner}) does not match ${n} elements`);
+      }
+      if (spec !== null && (canonical || !transpose)) {
+        const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec.layout;
+        const before = yield* this.statsAt(xs, lay, bins, groups, parts);
+        const after = yield* this.statsAt(os, lay, bins, groups, parts);
+        stats = { before, after };
+      }
       if (transpose) channelsFirstToLast(this.arena.f32(os, n), this.arena.f32(outStart, n), g.N, g.C, g.S);
+      if (spec !== null && stats === undefined) {
+        const before = yield* this.sideStatsSteps(toComputeArray(x), spec.layout, bins, groups, parts);
+        const after = yield* this.statsAt(outStart, spec.layout, bins, groups, parts);
+        stats = { before, after };
+      }
       const data = this.arena.f32(outStart, n);
       this.registry.register(data, outStart, data);
       outStart = -1;
       return {
         output: tensor('float32', x.shape, data), resolved: plan.resolved, warnings: plan.warnings,
-        shapeReport: plan.report, kernels: 'wasm', ...extra,
+        shapeReport: plan.report, kernels: 'wasm', ...extra, ...(stats ? { stats } : {}),
       };
     } finally {
       for (const s of temps) this.arena.release(s);
@@ -326,6 +509,33 @@ export class FastKernels {
       moments: { mean, var: variance },
     };
   }
+}
+
+function checkBins(bins: number): void {
+  if (!Number.isInteger(bins) || bins < 1 || bins > 10000) throw new RangeError(`bins must be an integer in 1..10000, got ${bins}`);
+}
+
+/** One stats job's share of an (outer, C, inner) view at x: rows [o0, o1), channels [c0, c1), blocks of inner. */
+interface StatRange { x: number; o0: number; o1: number; c0: number; c1: number; inner: number }
+
+/** Splits a stats pass into at most `parts` jobs: by rows, by channels when fewer rows, by elements for one channel. */
+function statRanges(xs: number, layout: ChannelLayout, parts: number): StatRange[] {
+  const { outer, channels: C, inner } = layout;
+  if (C === 1) {
+    return split(outer * inner, parts).map(([e0, e1]) => ({ x: xs + e0 * 4, o0: 0, o1: 1, c0: 0, c1: 1, inner: e1 - e0 }));
+  }
+  if (outer >= parts || outer >= C) return split(outer, parts).map(([o0, o1]) => ({ x: xs, o0, o1, c0: 0, c1: C, inner }));
+  return split(C, parts).map(([c0, c1]) => ({ x: xs, o0: 0, o1: outer, c0, c1, inner }));
+}
+
+/** The first zero (+0 or -0) of channel c in C order, as stats.ts's `v < min` keeps it. */
+function firstZero(x: Float32Array, layout: ChannelLayout, c: number): number {
+  const { outer, channels: C, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    const base = (o * C + c) * inner;
+    for (let i = base; i < base + inner; i++) if (x[i] === 0) return x[i];
+  }
+  return 0;
 }
 
 /** [start, end) ranges splitting `count` items into at most `parts` near-equal non-empty pieces. */

@@ -594,4 +594,283 @@
             (br $chans)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $samples))))
+
+  ;; ---- Statistics (stats.ts sideStats) over a C-order tensor viewed as (outer, C, inner) ----
+  ;; One part's accumulators at $acc, for C channels: float64 arrays sum | min | max | nan | inf | m2 | comp
+  ;; (7 * C * 8 bytes), then int32 histogram counts [C][bins + 1] (slot `bins` takes non-finite values and is
+  ;; ignored). A job covers outer rows [o0, o1) and channels [c0, c1); jobs of one phase write separate
+  ;; accumulators, merged by the caller. Exact where stats.ts is exact: min, max (compared as `v < min`), NaN,
+  ;; Inf and histogram bins (the same float64 formula floor((v - lo) * scale), clamped); sums in another order.
+
+  ;; results of $blk1 / $blk2
+  (global $bs (mut f64) (f64.const 0))
+  (global $bmin (mut f64) (f64.const 0))
+  (global $bmax (mut f64) (f64.const 0))
+  (global $bnan (mut i32) (i32.const 0))
+  (global $bfin (mut i32) (i32.const 0))
+  (global $bm2 (mut f64) (f64.const 0))
+  (global $bcomp (mut f64) (f64.const 0))
+
+  ;; Pass 1 over n float32 at p: $bs = sum of the finite values, $bmin/$bmax their min/max (+Inf/-Inf when
+  ;; none), $bnan the NaN count, $bfin the finite count.
+  (func $blk1 (param $p i32) (param $n i32)
+    (local $end i32) (local $e4 i32) (local $v v128) (local $f v128) (local $Z v128) (local $PI v128) (local $NI v128)
+    (local $s0 v128) (local $s1 v128) (local $mn0 v128) (local $mn1 v128) (local $mx0 v128) (local $mx1 v128)
+    (local $cn v128) (local $cf v128) (local $t f64) (local $s f64) (local $mn f64) (local $mx f64)
+    (local $nan i32) (local $fin i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $PI (f64x2.splat (f64.const inf)))
+    (local.set $NI (f64x2.splat (f64.const -inf)))
+    (local.set $mn0 (local.get $PI))
+    (local.set $mn1 (local.get $PI))
+    (local.set $mx0 (local.get $NI))
+    (local.set $mx1 (local.get $NI))
+    (block $out4
+      (loop $l4
+        (br_if $out4 (i32.ge_u (local.get $p) (local.get $e4)))
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
+        (local.set $s0 (f64x2.add (local.get $s0) (v128.and (local.get $v) (local.get $f))))
+        (local.set $mn0 (f64x2.pmin (local.get $mn0) (v128.bitselect (local.get $v) (local.get $PI) (local.get $f))))
+        (local.set $mx0 (f64x2.pmax (local.get $mx0) (v128.bitselect (local.get $v) (local.get $NI) (local.get $f))))
+        (local.set $cn (i64x2.sub (local.get $cn) (f64x2.ne (local.get $v) (local.get $v))))
+        (local.set $cf (i64x2.sub (local.get $cf) (local.get $f)))
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
+        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
+        (local.set $s1 (f64x2.add (local.get $s1) (v128.and (local.get $v) (local.get $f))))
+        (local.set $mn1 (f64x2.pmin (local.get $mn1) (v128.bitselect (local.get $v) (local.get $PI) (local.get $f))))
+        (local.set $mx1 (f64x2.pmax (local.get $mx1) (v128.bitselect (local.get $v) (local.get $NI) (local.get $f))))
+        (local.set $cn (i64x2.sub (local.get $cn) (f64x2.ne (local.get $v) (local.get $v))))
+        (local.set $cf (i64x2.sub (local.get $cf) (local.get $f)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $l4)))
+    (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
+    (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+    (local.set $mn0 (f64x2.pmin (local.get $mn0) (local.get $mn1)))
+    (local.set $mn (f64x2.extract_lane 0 (local.get $mn0)))
+    (local.set $t (f64x2.extract_lane 1 (local.get $mn0)))
+    (if (f64.lt (local.get $t) (local.get $mn)) (then (local.set $mn (local.get $t))))
+    (local.set $mx0 (f64x2.pmax (local.get $mx0) (local.get $mx1)))
+    (local.set $mx (f64x2.extract_lane 0 (local.get $mx0)))
+    (local.set $t (f64x2.extract_lane 1 (local.get $mx0)))
+    (if (f64.gt (local.get $t) (local.get $mx)) (then (local.set $mx (local.get $t))))
+    (local.set $nan (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $cn)) (i64x2.extract_lane 1 (local.get $cn)))))
+    (local.set $fin (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $cf)) (i64x2.extract_lane 1 (local.get $cf)))))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+        (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
+          (then
+            (local.set $s (f64.add (local.get $s) (local.get $t)))
+            (if (f64.lt (local.get $t) (local.get $mn)) (then (local.set $mn (local.get $t))))
+            (if (f64.gt (local.get $t) (local.get $mx)) (then (local.set $mx (local.get $t))))
+            (local.set $fin (i32.add (local.get $fin) (i32.const 1))))
+          (else (if (f64.ne (local.get $t) (local.get $t)) (then (local.set $nan (i32.add (local.get $nan) (i32.const 1)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $l1)))
+    (global.set $bs (local.get $s))
+    (global.set $bmin (local.get $mn))
+    (global.set $bmax (local.get $mx))
+    (global.set $bnan (local.get $nan))
+    (global.set $bfin (local.get $fin)))
+
+  ;; Adds one block's pass-1 results ($blk1's globals, n elements) to channel c of the accumulators at a.
+  (func $acc1 (param $a i32) (param $C8 i32) (param $c i32) (param $n i32)
+    (local $p i32)
+    (local.set $p (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 3))))
+    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (global.get $bs)))
+    (local.set $p (i32.add (local.get $p) (local.get $C8)))
+    (if (f64.lt (global.get $bmin) (f64.load (local.get $p))) (then (f64.store (local.get $p) (global.get $bmin))))
+    (local.set $p (i32.add (local.get $p) (local.get $C8)))
+    (if (f64.gt (global.get $bmax) (f64.load (local.get $p))) (then (f64.store (local.get $p) (global.get $bmax))))
+    (local.set $p (i32.add (local.get $p) (local.get $C8)))
+    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.convert_i32_u (global.get $bnan))))
+    (local.set $p (i32.add (local.get $p) (local.get $C8)))
+    (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+      (f64.convert_i32_u (i32.sub (i32.sub (local.get $n) (global.get $bfin)) (global.get $bnan))))))
+
+  ;; Pass 2 over n float32 at p: $bm2 = sum (v - mean)^2 and $bcomp = sum (v - mean) over the finite values;
+  ;; histogram counts (int32 at h, bins + 1 slots) incremented at b = floor((v - lo) * scale) clamped to
+  ;; [0, bins - 1] (slot bins for non-finite values).
+  (func $blk2 (param $p i32) (param $n i32) (param $mean f64) (param $lo f64) (param $scale f64) (param $bins i32) (param $h i32)
+    (local $end i32) (local $e2 i32) (local $v v128) (local $f v128) (local $d v128) (local $Z v128)
+    (local $M v128) (local $L v128) (local $S v128) (local $BM v128) (local $BN v128) (local $bi v128)
+    (local $m2 v128) (local $cp v128) (local $t f64) (local $dd f64) (local $s2 f64) (local $sc f64) (local $b i32) (local $a i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e2 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
+    (local.set $M (f64x2.splat (local.get $mean)))
+    (local.set $L (f64x2.splat (local.get $lo)))
+    (local.set $S (f64x2.splat (local.get $scale)))
+    (local.set $BM (i32x4.splat (i32.sub (local.get $bins) (i32.const 1))))
+    (local.set $BN (i32x4.splat (local.get $bins)))
+    (block $out2
+      (loop $l2
+        (br_if $out2 (i32.ge_u (local.get $p) (local.get $e2)))
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
+        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M)) (local.get $f)))
+        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+        (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.floor (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+        (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
+        (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN)
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $f) (local.get $f))))
+        (local.set $a (i32.add (local.get $h) (i32.shl (i32x4.extract_lane 0 (local.get $bi)) (i32.const 2))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $a (i32.add (local.get $h) (i32.shl (i32x4.extract_lane 1 (local.get $bi)) (i32.const 2))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $l2)))
+    (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $m2)) (f64x2.extract_lane 1 (local.get $m2))))
+    (local.set $sc (f64.add (f64x2.extract_lane 0 (local.get $cp)) (f64x2.extract_lane 1 (local.get $cp))))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+        (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0)) (then
+          (local.set $dd (f64.sub (local.get $t) (local.get $mean)))
+          (local.set $s2 (f64.add (local.get $s2) (f64.mul (local.get $dd) (local.get $dd))))
+          (local.set $sc (f64.add (local.get $sc) (local.get $dd)))
+          (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
+          (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
+          (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
+          (local.set $a (i32.add (local.get $h) (i32.shl (local.get $b) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $l1)))
+    (global.set $bm2 (local.get $s2))
+    (global.set $bcomp (local.get $sc)))
+
+  ;; Pass 1 of sideStats over x viewed as (outer, C, inner), rows [o0, o1), channels [c0, c1), into acc.
+  (func (export "stats1_f32") (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32)
+        (param $C i32) (param $inner i32) (param $acc i32)
+    (local $o i32) (local $c i32) (local $p i32) (local $C8 i32)
+    (if (i32.eq (local.get $inner) (i32.const 1)) (then
+      (call $cl1 (local.get $x) (local.get $o0) (local.get $o1) (local.get $c0) (local.get $c1) (local.get $C) (local.get $acc))
+      (return)))
+    (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (local.set $o (local.get $o0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $o) (local.get $o1)))
+        (local.set $c (local.get $c0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (local.get $o) (local.get $C)) (local.get $c))
+          (local.get $inner)) (i32.const 2))))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+            (call $blk1 (local.get $p) (local.get $inner))
+            (call $acc1 (local.get $acc) (local.get $C8) (local.get $c) (local.get $inner))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $inner) (i32.const 2))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $rows))))
+
+  ;; Pass 2 of sideStats: squared deviations from means[c] (float64 array of C) and histogram counts over the
+  ;; shared edges (lo, scale = bins / (hi - lo)), same view and ranges as stats1_f32.
+  (func (export "stats2_f32") (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32)
+        (param $C i32) (param $inner i32) (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32)
+    (local $o i32) (local $c i32) (local $p i32) (local $C8 i32) (local $hb i32) (local $a i32)
+    (if (i32.eq (local.get $inner) (i32.const 1)) (then
+      (call $cl2 (local.get $x) (local.get $o0) (local.get $o1) (local.get $c0) (local.get $c1) (local.get $C)
+        (local.get $lo) (local.get $scale) (local.get $bins) (local.get $means) (local.get $acc))
+      (return)))
+    (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (local.set $hb (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 7))))
+    (local.set $o (local.get $o0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $o) (local.get $o1)))
+        (local.set $c (local.get $c0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (local.get $o) (local.get $C)) (local.get $c))
+          (local.get $inner)) (i32.const 2))))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+            (call $blk2 (local.get $p) (local.get $inner)
+              (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))
+              (local.get $lo) (local.get $scale) (local.get $bins)
+              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 2))))
+            (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
+            (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (global.get $bm2)))
+            (local.set $a (i32.add (local.get $a) (local.get $C8)))
+            (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (global.get $bcomp)))
+            (local.set $p (i32.add (local.get $p) (i32.shl (local.get $inner) (i32.const 2))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $rows))))
+
+  ;; stats1_f32 for inner = 1 (channels last): one element per (row, channel), accumulated in place.
+  (func $cl1 (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32) (param $C i32) (param $acc i32)
+    (local $o i32) (local $c i32) (local $p i32) (local $a i32) (local $C8 i32) (local $t f64)
+    (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (local.set $o (local.get $o0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $o) (local.get $o1)))
+        (local.set $c (local.get $c0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $C)) (local.get $c)) (i32.const 2))))
+        (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+            (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+            (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
+              (then
+                (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $t)))
+                (if (f64.lt (local.get $t) (f64.load (i32.add (local.get $a) (local.get $C8))))
+                  (then (f64.store (i32.add (local.get $a) (local.get $C8)) (local.get $t))))
+                (if (f64.gt (local.get $t) (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1)))))
+                  (then (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1))) (local.get $t)))))
+              (else
+                (if (f64.ne (local.get $t) (local.get $t))
+                  (then (f64.store (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))
+                    (f64.add (f64.load (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))) (f64.const 1))))
+                  (else (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))
+                    (f64.add (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))) (f64.const 1)))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $a (i32.add (local.get $a) (i32.const 8)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $rows))))
+
+  ;; stats2_f32 for inner = 1 (channels last).
+  (func $cl2 (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32) (param $C i32)
+        (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32)
+    (local $o i32) (local $c i32) (local $p i32) (local $a i32) (local $C8 i32) (local $hb i32) (local $b i32)
+    (local $t f64) (local $d f64)
+    (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (local.set $hb (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 7))))
+    (local.set $o (local.get $o0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $o) (local.get $o1)))
+        (local.set $c (local.get $c0))
+        (local.set $p (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $C)) (local.get $c)) (i32.const 2))))
+        (block $cdone
+          (loop $chans
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
+            (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+            (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0)) (then
+              (local.set $d (f64.sub (local.get $t) (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))))
+              (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
+              (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.mul (local.get $d) (local.get $d))))
+              (local.set $a (i32.add (local.get $a) (local.get $C8)))
+              (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $d)))
+              (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
+              (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
+              (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
+              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
+                (local.get $b)) (i32.const 2))))
+              (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $chans)))
+        (local.set $o (i32.add (local.get $o) (i32.const 1)))
+        (br $rows))))
 )
