@@ -1,6 +1,6 @@
 /**
  * Times the engine's ops on the benchmark shapes: the TypeScript kernels (1 thread) and the WebAssembly SIMD
- * kernels (1 thread, and 2 threads through KernelPool), and measures the fast kernels' error against the
+ * kernels (1 thread, and 2 threads through ParallelKernels), and measures the fast kernels' error against the
  * float64 result of the TypeScript kernels. Invoked by bench/run.mjs after `npm run build` (it reads
  * dist/kernels.wasm and dist/kernelWorker.js), which times torch on the same cases and prints the table.
  * Prints one JSON array of {op, label, shape, impl, threads, median_ms, gbps[, cpu_ms][, max_ulps, inexact]}.
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { FLOAT32_EPS, normalize } from '../src/engine/ops';
 import { NormParams } from '../src/engine/params';
 import { contiguous, tensor } from '../src/engine/tensor';
-import { KernelPool, createFastKernels } from '../src/node/pool';
+import { ParallelKernels, createFastKernels } from '../src/node/pool';
 import { CASES } from './cases';
 
 function randn(n: number, seed: number): Float32Array {
@@ -74,7 +74,8 @@ function accuracy(ours: ArrayLike<number>, ref: ArrayLike<number>): { max_ulps: 
 async function main(): Promise<void> {
   const fast = createFastKernels(readFileSync(path.resolve('dist/kernels.wasm')));
   if (!fast) throw new Error('the WebAssembly kernels did not load');
-  const pool = await KernelPool.create(fast, 2, path.resolve('dist/kernelWorker.js'));
+  const pool = new ParallelKernels(fast, { threads: 2, script: path.resolve('dist/kernelWorker.js') });
+  if (pool.waitOnline(10000) !== 1) throw new Error('the kernel worker did not come online');
 
   const rows: object[] = [];
   const inputs = new Map<string, Float32Array>();
@@ -116,9 +117,9 @@ async function main(): Promise<void> {
     const acc = accuracy(once.output.data as Float32Array, ref);
     fast.release(once.output);
     row('wasm', 1, await time(() => fast.release(fast.normalize(x, p).output), 15), acc);
-    row('wasm', 2, await time(async () => fast.release((await pool.normalize(x, p)).output), 15));
+    row('wasm', 2, await time(() => fast.release(pool.normalize(x, p).output), 15));
   }
-  await pool.close();
+  pool.close();
   process.stdout.write(JSON.stringify(rows));
 }
 

@@ -1,17 +1,8 @@
 /**
- * A KernelPool thread: instantiates the kernels on the pool's shared memory and runs the jobs it is sent.
- * Messages in: {id, job}; out: {id} or {id, error}.
+ * A ParallelKernels worker thread (src/node/pool.ts): instantiates the kernels on the pool's shared memory and
+ * runs the jobs published in its shared control block until the pool closes. No messages: see `workerLoop`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { instantiateKernels, Job, runJob } from '../engine/fast/fastKernels';
+import { workerData } from 'node:worker_threads';
+import { WorkerInit, workerLoop } from './pool';
 
-const kernels = instantiateKernels(workerData.module, workerData.memory);
-
-parentPort!.on('message', (m: { id: number; job: Job }) => {
-  try {
-    runJob(kernels, m.job);
-    parentPort!.postMessage({ id: m.id });
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
-  }
-});
+workerLoop(workerData as WorkerInit);

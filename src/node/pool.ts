@@ -1,16 +1,32 @@
 /**
- * The fast kernels in Node: `createFastKernels` compiles kernels.wasm onto a shared memory, and `KernelPool`
- * splits each op across threads (worker_threads) that run the same kernels on the same memory, so no tensor is
- * copied between threads. With `threads` = T the calling thread runs one part of every phase and T - 1 workers
- * the others; each phase ends when all parts are done (BatchNorm: statistics, then output).
+ * The fast kernels in Node, on one thread or several. `createFastKernels` compiles kernels.wasm onto a shared
+ * memory; `ParallelKernels` runs the phases of an op (`FastKernels.steps`, or any generator of the same shape)
+ * on T threads that share that memory, so no tensor is copied between threads, and it does so synchronously:
+ * the CLI and the extension's engine worker call it like `fast.normalize`.
+ *
+ * How a phase runs (the synckit pattern, without postMessage): the T - 1 workers (worker_threads running
+ * kernelWorker.js, which calls `workerLoop` below) sleep in Atomics.wait on a control block of Int32 slots in a
+ * SharedArrayBuffer. The caller writes the phase's jobs (kernel id and arguments) into a shared Float64Array,
+ * publishes them with one store to the CLAIM slot and Atomics.notify, then takes jobs itself; every thread
+ * claims the next job with a compare-exchange on CLAIM, so a worker that is late (or not online yet) simply
+ * takes fewer. The caller then waits for the DONE count. Both sides spin briefly before sleeping: the gap
+ * between the phases of one op (BatchNorm: statistics, then output) is usually shorter than a futex round trip.
+ *
+ * Failure handling: an exception in a worker's job is recorded in the control block and rethrown by the caller
+ * once the phase is over. A worker that never comes online only means fewer threads. A job claimed by a worker
+ * that then never finishes (it died or hangs) is waited for within a bound (see `waitBoundMs`); the call then
+ * throws a clear error and the pool continues on one thread. Workers are unref'd (they never keep the process
+ * alive) and `close()` ends them.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FastKernels, FastOptions, FastOutput, Job, runJob } from '../engine/fast/fastKernels';
+import { FastKernels, FastOptions, FastOutput, Job, instantiateKernels, runJob } from '../engine/fast/fastKernels';
 import { NormParams } from '../engine/params';
 import { Tensor } from '../engine/tensor';
+import type { SharedMemoryLike } from '../engine/fast/arena';
 
-/** The fast kernels from kernels.wasm bytes, or null where WebAssembly SIMD or shared memory is missing. */
+/** The fast kernels from kernels.wasm bytes (one thread), or null where WebAssembly SIMD or shared memory is missing. */
 export function createFastKernels(bytes: ArrayBufferView, opts: FastOptions = {}): FastKernels | null {
   try {
     return FastKernels.tryCreate(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), opts);
@@ -19,97 +35,337 @@ export function createFastKernels(bytes: ArrayBufferView, opts: FastOptions = {}
   }
 }
 
-export class KernelPool {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private busy = false;
-  /** Set when a worker died: calls then run in this thread only. */
-  private broken = false;
+export interface ParallelOptions extends FastOptions {
+  /** Threads, this one included (default `defaultThreads()`); 1 runs everything here, starting no worker. */
+  readonly threads?: number;
+  /** The built kernelWorker.js; by default the one beside this file (dist/ for bundles, out/src/node/ for tsc). */
+  readonly script?: string;
+  /** Iterations a waiting thread polls its slot before Atomics.wait (default SPIN_DEFAULT; 0: sleep at once). */
+  readonly spin?: number;
+  /** Smallest bound on the wait for a job a worker claimed (default 10 s; see `waitBoundMs`). */
+  readonly minWaitMs?: number;
+  /** Testing only: workers claim jobs and never run them (to exercise the bounded wait). */
+  readonly stallWorkersForTest?: boolean;
+}
 
-  private constructor(readonly fast: FastKernels, private readonly workers: Worker[]) {
-    for (const w of workers) {
-      w.on('message', (m: { id: number; error?: string }) => {
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve();
-      });
-      w.on('error', (e) => this.fail(e));
-      w.on('exit', () => this.fail(new Error('a KernelPool worker exited')));
-      w.unref();
+/** The default thread count: the machine's parallelism, at most 4 (the ops are bound by memory bandwidth). */
+export function defaultThreads(): number {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(n, 4));
+}
+
+/** The fast kernels on `opts.threads` threads (see ParallelKernels), or null where they cannot load. */
+export function createParallelKernels(bytes: ArrayBufferView, opts: ParallelOptions = {}): ParallelKernels | null {
+  const fast = createFastKernels(bytes, opts);
+  return fast ? new ParallelKernels(fast, opts) : null;
+}
+
+// ---- the control block (Int32 slots) shared by the caller and its workers ----
+/** (generation & 0x7ff) << 20 | jobs << 10 | next job: one word, so a claim is one compare-exchange. */
+const CLAIM = 0;
+/** Jobs of the current phase finished (by any thread). */
+const DONE = 1;
+/** 1 once `close()` asked the workers to return. */
+const STOP = 2;
+/** 0, or 1 + the index of the first job that threw in a worker (its message is in the error bytes). */
+const ERROR = 3;
+const ERROR_LEN = 4;
+/** Workers online (their kernels instantiated, waiting for jobs). */
+const ONLINE = 5;
+/** Spin iterations before Atomics.wait (workers read it at every wait, so it can be tuned while running). */
+const SPIN = 6;
+/** Jobs run by workers since the pool started (diagnostics: tests and the benchmark). */
+const WORKER_JOBS = 7;
+/** 1: workers claim jobs without running them (testing the bounded wait). */
+const STALL = 8;
+const SLOTS = 16;
+const ERROR_BYTES = 2048;
+
+/** Jobs one publication can hold (a phase with more is run in several rounds). */
+const MAX_JOBS = 256;
+/** Float64 per job in the table: kernel id, argument count, then the arguments. */
+const STRIDE = 32;
+const MAX_ARGS = STRIDE - 2;
+
+const SPIN_DEFAULT = 20000;
+
+const claimWord = (gen: number, jobs: number, next: number): number => ((gen & 0x7ff) << 20) | (jobs << 10) | next;
+const jobsOf = (w: number): number => (w >>> 10) & 0x3ff;
+const nextOf = (w: number): number => w & 0x3ff;
+
+/** What a worker is started with (kernelWorker.ts passes its workerData to `workerLoop`). */
+export interface WorkerInit {
+  readonly module: WebAssembly.Module;
+  readonly memory: SharedMemoryLike;
+  readonly control: SharedArrayBuffer;
+  readonly table: SharedArrayBuffer;
+  readonly errors: SharedArrayBuffer;
+  /** Kernel ids: index into this list of export names. */
+  readonly names: readonly string[];
+}
+
+/** Claims and runs jobs of the published phase until none is left; returns how many it ran. */
+function claimAndRun(
+  ctl: Int32Array, table: Float64Array, fns: readonly ((...a: number[]) => void)[],
+  onError: (job: number, e: unknown) => void, stall = false,
+): number {
+  let ran = 0;
+  for (;;) {
+    const w = Atomics.load(ctl, CLAIM);
+    const j = nextOf(w);
+    if (j >= jobsOf(w)) return ran;
+    if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) !== w) continue;
+    if (stall) {
+      while (Atomics.load(ctl, STOP) === 0) Atomics.wait(ctl, STOP, 0, 1000);
+      return ran;
     }
-  }
-
-  /**
-   * A pool of `threads` threads (this one included) over `fast`'s memory. `script` is the built
-   * kernelWorker.js, by default the one beside this file (dist/ for bundles, out/src/node/ for tsc output).
-   */
-  static async create(fast: FastKernels, threads = 2, script = path.join(__dirname, 'kernelWorker.js')): Promise<KernelPool> {
-    const workers: Worker[] = [];
-    for (let i = 1; i < threads; i++) {
-      workers.push(new Worker(script, { workerData: { module: fast.module, memory: fast.memory } }));
-    }
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once('online', resolve);
-      w.once('error', reject);
-    })));
-    return new KernelPool(fast, workers);
-  }
-
-  get threads(): number {
-    return this.broken ? 1 : this.workers.length + 1;
-  }
-
-  /**
-   * `fast.normalize(x, p)` with every phase split across the pool's threads (in this thread alone once a worker
-   * has died or the pool is closed). One call at a time.
-   */
-  async normalize(x: Tensor, p: NormParams): Promise<FastOutput> {
-    if (this.busy) throw new Error('KernelPool.normalize: a call is already running');
-    if (this.broken) return this.fast.normalize(x, p);
-    this.busy = true;
-    for (const w of this.workers) w.ref();
-    const run = this.fast.steps(x, p, this.threads);
+    // the job is ours; the table row stays as it is until DONE counts it
+    const base = j * STRIDE;
+    const n = table[base + 1];
     try {
-      for (let r = run.next(); ; r = run.next()) {
+      const args = new Array<number>(n);
+      for (let a = 0; a < n; a++) args[a] = table[base + 2 + a];
+      fns[table[base]](...args);
+    } catch (e) {
+      onError(j, e);
+    }
+    ran++;
+    if (Atomics.add(ctl, DONE, 1) + 1 === jobsOf(w)) Atomics.notify(ctl, DONE);
+  }
+}
+
+/** A worker's life: instantiate the kernels on the shared memory, then run jobs until STOP. */
+export function workerLoop(init: WorkerInit): void {
+  const ctl = new Int32Array(init.control);
+  const table = new Float64Array(init.table);
+  const errors = new Uint8Array(init.errors);
+  const kernels = instantiateKernels(init.module, init.memory) as unknown as Record<string, (...a: number[]) => void>;
+  const fns = init.names.map((n) => kernels[n]);
+  const onError = (job: number, e: unknown): void => {
+    if (Atomics.compareExchange(ctl, ERROR, 0, job + 1) !== 0) return;
+    const msg = new TextEncoder().encode(e instanceof Error ? `${e.name}: ${e.message}` : String(e)).subarray(0, ERROR_BYTES);
+    errors.set(msg);
+    Atomics.store(ctl, ERROR_LEN, msg.length);
+  };
+  Atomics.add(ctl, ONLINE, 1);
+  for (;;) {
+    if (Atomics.load(ctl, STOP) !== 0) return;
+    const ran = claimAndRun(ctl, table, fns, onError, Atomics.load(ctl, STALL) !== 0);
+    if (ran > 0) Atomics.add(ctl, WORKER_JOBS, ran);
+    // wait for the next publication (CLAIM changes only when the caller publishes once the phase is claimed)
+    const seen = Atomics.load(ctl, CLAIM);
+    if (nextOf(seen) < jobsOf(seen)) continue; // published meanwhile
+    for (let s = Atomics.load(ctl, SPIN); s > 0 && Atomics.load(ctl, CLAIM) === seen; s--);
+    if (Atomics.load(ctl, CLAIM) === seen && Atomics.load(ctl, STOP) === 0) Atomics.wait(ctl, CLAIM, seen);
+  }
+}
+
+/**
+ * The fast kernels on several threads, synchronously: `normalize(x, p)` gives what `fast.normalize(x, p)`
+ * gives (the same bits for every op but BatchNorm in train mode, whose per-part sums are added in another
+ * order: within float64's last bits), with every phase split across `threads` threads; `run(steps)` runs any
+ * generator of job phases shaped like `FastKernels.steps`. One call at a time (calls are synchronous).
+ */
+export class ParallelKernels {
+  private readonly workers: Worker[] = [];
+  private readonly ctl: Int32Array;
+  private readonly table: Float64Array;
+  private readonly errors: Uint8Array;
+  private readonly ids = new Map<string, number>();
+  private readonly local: ((...a: number[]) => void)[];
+  private readonly minWaitMs: number;
+  private gen = 0;
+  private busy = false;
+  /** Set by close() or when a worker failed to finish a job: calls then run on this thread only. */
+  private single: boolean;
+  private failure: string | undefined;
+
+  constructor(readonly fast: FastKernels, opts: ParallelOptions = {}) {
+    const threads = opts.threads ?? defaultThreads();
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`threads: expected a positive integer, got ${threads}`);
+    this.minWaitMs = opts.minWaitMs ?? 10000;
+    const names = Object.keys(fast.kernels).filter((k) => typeof (fast.kernels as unknown as Record<string, unknown>)[k] === 'function');
+    names.forEach((n, i) => this.ids.set(n, i));
+    this.local = names.map((n) => (fast.kernels as unknown as Record<string, (...a: number[]) => void>)[n]);
+    const shared = typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object';
+    this.ctl = new Int32Array(shared ? new SharedArrayBuffer(SLOTS * 4) : new ArrayBuffer(SLOTS * 4));
+    this.table = new Float64Array(shared ? new SharedArrayBuffer(MAX_JOBS * STRIDE * 8) : new ArrayBuffer(8));
+    this.errors = new Uint8Array(shared ? new SharedArrayBuffer(ERROR_BYTES) : new ArrayBuffer(1));
+    this.ctl[SPIN] = opts.spin ?? SPIN_DEFAULT;
+    this.ctl[STALL] = opts.stallWorkersForTest ? 1 : 0;
+    this.single = !shared || threads === 1;
+    if (this.single) return;
+    const init: WorkerInit = {
+      module: fast.module as WebAssembly.Module, memory: fast.memory,
+      control: this.ctl.buffer as SharedArrayBuffer, table: this.table.buffer as SharedArrayBuffer,
+      errors: this.errors.buffer as SharedArrayBuffer, names,
+    };
+    const script = opts.script ?? path.join(__dirname, 'kernelWorker.js');
+    try {
+      for (let i = 1; i < threads; i++) {
+        const w = new Worker(script, { workerData: init });
+        // A worker that cannot start (missing script, no memory) or exits just never claims jobs; one that exits
+        // holding a job is caught by the bounded wait. Errors are handled here so they never crash the process.
+        w.on('error', () => undefined);
+        w.unref();
+        this.workers.push(w);
+      }
+    } catch {
+      this.single = this.workers.length === 0;
+    }
+  }
+
+  /** Threads the calls run on: this one and the workers (1 after close() or a failed worker). */
+  get threads(): number {
+    return this.single ? 1 : this.workers.length + 1;
+  }
+
+  /** Workers online so far (they start in the background; calls before then run on fewer threads). */
+  get online(): number {
+    return this.single ? 0 : Atomics.load(this.ctl, ONLINE);
+  }
+
+  /** Jobs the workers have run since the start (diagnostics). */
+  get workerJobs(): number {
+    return Atomics.load(this.ctl, WORKER_JOBS);
+  }
+
+  /** Why the pool went to one thread, if a worker failed. */
+  get failed(): string | undefined {
+    return this.failure;
+  }
+
+  /** Spin iterations before sleeping (tuning; see the module comment). */
+  set spin(n: number) {
+    Atomics.store(this.ctl, SPIN, Math.max(0, Math.floor(n)));
+  }
+
+  /**
+   * Blocks until every worker is online or `timeoutMs` has passed; returns the workers online. Optional: calls
+   * before then run on the threads that are there.
+   */
+  waitOnline(timeoutMs = 5000): number {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const n = this.online;
+      if (this.single || n >= this.workers.length) return n;
+      const left = end - performance.now();
+      if (left <= 0) return n;
+      Atomics.wait(this.ctl, ONLINE, n, Math.min(left, 5));
+    }
+  }
+
+  /** `fast.normalize(x, p)` with each phase split across the threads. */
+  normalize(x: Tensor, p: NormParams): FastOutput {
+    return this.run(this.fast.steps(x, p, this.threads));
+  }
+
+  /**
+   * Runs a generator of phases (arrays of jobs that may run at the same time) to its result, each phase on
+   * every thread; `FastKernels.steps(x, p, parts)` is one (pass parts = `threads`). On an error the generator
+   * is closed (its `finally` frees its scratch memory) and the error is rethrown.
+   */
+  run<T>(steps: Generator<Job[], T, void>): T {
+    if (this.busy) throw new Error('ParallelKernels.run: a call is already running');
+    this.busy = true;
+    try {
+      for (let r = steps.next(); ; r = steps.next()) {
         if (r.done) return r.value;
-        await this.phase(r.value);
+        this.phase(r.value);
       }
     } catch (e) {
-      run.return(undefined as unknown as FastOutput); // frees the call's scratch memory
+      steps.return(undefined as unknown as T);
       throw e;
     } finally {
-      for (const w of this.workers) w.unref();
       this.busy = false;
     }
   }
 
-  /** Runs one phase: job 0 here, job i on worker i - 1. */
-  private async phase(jobs: Job[]): Promise<void> {
-    const done = jobs.slice(1).map((job, i) => new Promise<void>((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve, reject });
-      this.workers[i].postMessage({ id, job });
-    }));
-    let local: unknown = null;
-    try {
-      if (jobs.length > 0) runJob(this.fast.kernels, jobs[0]);
-    } catch (e) {
-      local = e;
+  /** Runs one phase's jobs on every thread; returns when all are done. */
+  private phase(jobs: readonly Job[]): void {
+    if (this.single || jobs.length <= 1 || this.online === 0) {
+      for (const job of jobs) runJob(this.fast.kernels, job);
+      return;
     }
-    await Promise.all(done);
-    if (local !== null) throw local;
+    for (let start = 0; start < jobs.length; start += MAX_JOBS) this.round(jobs.slice(start, start + MAX_JOBS));
   }
 
-  private fail(e: Error): void {
-    this.broken = true;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
+  private round(jobs: readonly Job[]): void {
+    const { ctl, table } = this;
+    jobs.forEach((job, j) => {
+      const id = this.ids.get(job.fn);
+      if (id === undefined) throw new Error(`ParallelKernels: unknown kernel '${job.fn}'`);
+      if (job.args.length > MAX_ARGS) throw new Error(`ParallelKernels: kernel '${job.fn}' takes at most ${MAX_ARGS} arguments here`);
+      const base = j * STRIDE;
+      table[base] = id;
+      table[base + 1] = job.args.length;
+      for (let a = 0; a < job.args.length; a++) table[base + 2 + a] = job.args[a];
+    });
+    Atomics.store(ctl, DONE, 0);
+    this.gen = (this.gen + 1) & 0x7ff;
+    Atomics.store(ctl, CLAIM, claimWord(this.gen, jobs.length, 0)); // publishes the table (seq-cst store)
+    Atomics.notify(ctl, CLAIM);
+
+    let localError: unknown;
+    const t0 = performance.now();
+    claimAndRun(ctl, table, this.local, (_, e) => { if (localError === undefined) localError = e ?? new Error('a kernel threw'); });
+    const own = performance.now() - t0;
+    this.waitDone(jobs.length, own);
+
+    if (localError !== undefined) {
+      Atomics.store(ctl, ERROR, 0);
+      throw localError;
+    }
+    const failedJob = Atomics.load(ctl, ERROR);
+    if (failedJob !== 0) {
+      const msg = new TextDecoder().decode(this.errors.slice(0, Atomics.load(ctl, ERROR_LEN)));
+      Atomics.store(ctl, ERROR, 0);
+      throw new Error(`in a kernel thread (job ${failedJob - 1} of ${jobs.length}, ${jobs[failedJob - 1].fn}): ${msg}`);
+    }
   }
 
-  async close(): Promise<void> {
-    this.broken = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /**
+   * How long the caller waits for jobs claimed by workers after finishing its own: the jobs of a phase are
+   * near-equal parts, so a worker that takes 50 times the caller's time (at least `minWaitMs`) is taken as dead.
+   */
+  static waitBoundMs(ownMs: number, minWaitMs: number): number {
+    return Math.max(minWaitMs, 50 * ownMs);
+  }
+
+  private waitDone(jobs: number, ownMs: number): void {
+    const { ctl } = this;
+    let done = Atomics.load(ctl, DONE);
+    if (done >= jobs) return;
+    for (let s = Atomics.load(ctl, SPIN); s > 0 && done < jobs; s--) done = Atomics.load(ctl, DONE);
+    if (done >= jobs) return;
+    const bound = ParallelKernels.waitBoundMs(ownMs, this.minWaitMs);
+    let last = done;
+    let since = performance.now();
+    for (;;) {
+      Atomics.wait(ctl, DONE, done, 50);
+      done = Atomics.load(ctl, DONE);
+      if (done >= jobs) return;
+      const now = performance.now();
+      if (done !== last) { last = done; since = now; continue; }
+      if (now - since > bound) break;
+    }
+    this.failure = `a kernel thread did not finish its job within ${(bound / 1000).toFixed(1)} s (it died or hangs); NormScope continues on one thread`;
+    this.stopWorkers();
+    throw new Error(this.failure);
+  }
+
+  private stopWorkers(): void {
+    this.single = true;
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.add(this.ctl, CLAIM, 0); // (a no-op store; the notify below wakes the sleepers to see STOP)
+    Atomics.notify(this.ctl, CLAIM);
+    Atomics.notify(this.ctl, STOP);
+    for (const w of this.workers) void w.terminate().catch(() => undefined);
+  }
+
+  /** Ends the workers; later calls run on this thread. The kernels and their memory stay usable. */
+  close(): void {
+    if (this.workers.length > 0 && !Atomics.load(this.ctl, STOP)) this.stopWorkers();
+    this.single = true;
   }
 }

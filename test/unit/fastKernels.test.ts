@@ -6,10 +6,10 @@ import { split } from '../../src/engine/fast/fastKernels';
 import { FLOAT32_EPS, normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, permute, tensor } from '../../src/engine/tensor';
-import { KernelPool, createFastKernels } from '../../src/node/pool';
+import { createFastKernels } from '../../src/node/pool';
 
 // The parity fixtures run on both kernel sets in ops.test.ts; this file covers what only the fast path has:
-// the arena, inputs in place, fallbacks, data far from zero against a float64 reference, and the thread pool.
+// the arena, inputs in place, fallbacks and data far from zero against a float64 reference (threads: pool.test.ts).
 
 const WASM = readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm'));
 
@@ -204,64 +204,5 @@ describe('fast kernels: the WebAssembly path', () => {
     assert.deepEqual(split(5, 2), [[0, 2], [2, 5]]);
     assert.deepEqual(split(1, 2), [[0, 1]]);
     assert.deepEqual(split(0, 2), [[0, 0]]);
-  });
-});
-
-describe('fast kernels: KernelPool (2 threads over shared memory)', function () {
-  this.timeout(20000);
-  const fast = createFastKernels(WASM)!;
-  let pool: KernelPool;
-  before(async () => { pool = await KernelPool.create(fast, 2); });
-  after(async () => { await pool.close(); });
-
-  it('has 2 threads: this one and one worker', () => {
-    assert.equal(pool.threads, 2);
-  });
-
-  for (const p of OPS) {
-    it(`${label(p)}: split across threads, within 1 ulp of the float64 result; same running stats`, async () => {
-      const x = randn([4, 6, 5, 7], 6, -1, 3);
-      const r = await pool.normalize(x, p);
-      assert.equal(r.kernels, 'wasm');
-      assert.ok(vsReference(data(r.output), reference(x, p)).maxUlps <= 1);
-      const one = fast.normalize(x, p);
-      if (one.running_mean) {
-        const a = data(r.running_var!);
-        const b = data(one.running_var!);
-        for (let c = 0; c < a.length; c++) assert.ok(Math.abs(a[c] - b[c]) <= ulp32(b[c]));
-      }
-      fast.release(r.output);
-    });
-  }
-
-  it('second-pass BatchNorm and channels-last work split too; one call at a time', async () => {
-    const x = randn([4, 3, 50], 5);
-    (x.data as Float32Array)[0] = 1e6;
-    const r = await pool.normalize(x, { op: 'batch' });
-    assert.ok(vsReference(data(r.output), reference(x, { op: 'batch' })).maxUlps <= 1);
-    const xl = randn([2, 5, 7, 6], 8);
-    const q: NormParams = { op: 'instance', layout: 'nhwc' };
-    assert.ok(vsReference(data((await pool.normalize(xl, q)).output), reference(xl, q)).maxUlps <= 1);
-    const first = pool.normalize(x, { op: 'batch' });
-    await assert.rejects(pool.normalize(x, { op: 'batch' }), /already running/);
-    await first;
-  });
-
-  it('after a worker dies, calls run in this thread alone', async () => {
-    const p2 = await KernelPool.create(fast, 2);
-    const x = randn([4, 6, 5, 7], 6);
-    const want = data(fast.normalize(x, { op: 'group', groups: 3 }).output);
-    await (p2 as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(p2.threads, 1);
-    assert.deepEqual(data((await p2.normalize(x, { op: 'group', groups: 3 })).output), want);
-    await p2.close();
-  });
-
-  it('validation errors reject, and the pool keeps working', async () => {
-    const before = fast.arena.usedBytes;
-    await assert.rejects(pool.normalize(randn([2, 4, 3], 1), { op: 'group', groups: 3 }), /divisible by num_groups/);
-    assert.ok(fast.arena.usedBytes <= before, 'no scratch memory kept'); // (the GC may free earlier outputs meanwhile)
-    assert.equal((await pool.normalize(randn([2, 4, 3], 1), { op: 'group', groups: 2 })).kernels, 'wasm');
   });
 });
