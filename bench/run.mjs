@@ -64,3 +64,4 @@ console.log('kernels\' shared memory (a front end reads files there); TypeScript
 console.log('wrote bench/results.json');
 await import('./hover.mjs'); // hover latency for tensor literals (bench/hover.ts)
 await import('./stream.mjs'); // streamed 1 GB / 4 GB files: time and peak RSS (bench/stream.mjs)
+await import('./panel.mjs'); // end to end in the real workbench: 25 MB .npy to painted panel (bench/panel.mjs)
