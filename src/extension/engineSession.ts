@@ -1,26 +1,50 @@
 /**
  * What the engine worker does, without the thread: holds one tensor and answers load/analyze/checks/npy
- * requests. Pure (engine only), so unit tests drive it directly; worker.ts wires it to a worker thread.
+ * requests. Engine plus Node file handles, so unit tests drive it directly; worker.ts wires it to a thread.
  *
  * Phase 1 (`analyze`) is analyze() minus the checks and flags: normalize, then statistics before and after.
  * The "before" statistics depend only on the channel layout, groups and bins, so parameter changes reuse them.
  * Phase 2 (`checks`) adds what analyze() computes last: the equivalence checks and the health flags.
+ *
+ * Streamed tensors (`load` with a `path`: files too large to hold, opened here with a Node file handle) are
+ * never held: `analyze` reads them in chunks within the memory budget - "before" with streamStats (a preview
+ * of the first chunk, the moments after pass 1, then exact histograms), "after" with streamNormalize (its
+ * output chunks give the same two first pictures) - and reports each stage as a `partial` event through
+ * `handleAsync`'s `emit`. Checks and flags need the whole tensor and are refused; `npy` writes to a path.
  */
+import { rm } from 'node:fs/promises';
 import { channelAxis, groupRanges } from '../engine/analyze';
+import { itemSize } from '../engine/dtype';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
 import { listJsonTensors, decodeJsonText } from '../engine/formats/json';
 import { loadTensor, detectFormat } from '../engine/formats/input';
-import { listTensors } from '../engine/formats/open';
+import { detectSourceFormat, isMultiTensor, listSource, listTensors, openTensorSource } from '../engine/formats/open';
+import type { TensorSource } from '../engine/formats/source';
 import { parseLiteral } from '../engine/formats/literal';
-import { writeNpy } from '../engine/formats/npy';
-import { normalize } from '../engine/ops';
+import { npyHeader, writeNpy } from '../engine/formats/npy';
+import { normalize, planOf } from '../engine/ops';
 import type { NormOutput, NormParams } from '../engine/params';
 import { channelLayout, sideStats, SideStats } from '../engine/stats';
+import { chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
+import { StreamingStats } from '../engine/streamStats';
 import { numel, Tensor, toComputeArray } from '../engine/tensor';
-import type { AnalysisView } from '../protocol/messages';
+import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
+import type { AnalysisView, PartialNote } from '../protocol/messages';
 import { checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
-import type { TensorChoice, WorkerReply, WorkerRequest } from './workerMessages';
+import type { LoadRequest, NpyRequest, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
+
+/** Text files (.json, .ipynb) given by path are read whole up to this many bytes (a typed array's limit). */
+const MAX_WHOLE_BYTES = 2 ** 31 - 1;
+/** Progress events at most this often (ms), besides the first and the last. */
+const PROGRESS_EVERY_MS = 100;
+
+/** A tensor read in chunks from a file this session has open. */
+interface Streamed {
+  readonly file: FileByteSource;
+  readonly src: TensorSource;
+  readonly budgetMB: number;
+}
 
 interface Last {
   readonly params: NormParams;
@@ -33,26 +57,73 @@ export class EngineSession {
   private x: Tensor | undefined;
   private last: Last | undefined;
   private beforeCache: { key: string; stats: SideStats } | undefined;
+  private streamed: Streamed | undefined;
+  /** The last streamed run that completed (what `npy` writes). */
+  private streamedLast: { params: NormParams; outDType: 'float32' | 'float64' } | undefined;
 
-  /** `runOp` runs the ops: the TypeScript kernels by default; the worker passes the fast kernels'. */
-  constructor(private readonly runOp: (x: Tensor, p: NormParams) => NormOutput = normalize) {}
+  /**
+   * `runOp` runs the ops: the TypeScript kernels by default; the worker passes the fast kernels' (and their
+   * `release`, so a streamed chunk's output memory goes back at once).
+   */
+  constructor(
+    private readonly runOp: (x: Tensor, p: NormParams) => NormOutput = normalize,
+    private readonly release?: (out: Tensor) => void,
+  ) {}
 
-  /** Answers one request; never throws (errors become `ok: false` replies). */
+  /** True while the loaded tensor is streamed from a file (not held). */
+  get isStreamed(): boolean {
+    return this.streamed !== undefined;
+  }
+
+  /** Answers one request held in memory; never throws (errors become `ok: false` replies). */
   handle(req: WorkerRequest): WorkerReply {
     try {
       return this.run(req);
     } catch (e) {
-      if (isNormScopeError(e)) return { id: req.id, ok: false, user: true, message: e.message };
-      if (e instanceof RangeError && /allocation|Array buffer|Invalid typed array length/i.test(e.message)) {
-        return { id: req.id, ok: false, user: true, message: `out of memory: ${e.message}` };
-      }
-      return { id: req.id, ok: false, user: false, message: e instanceof Error ? e.stack ?? e.message : String(e) };
+      return failure(req.id, e);
     }
+  }
+
+  /**
+   * Answers any request, streamed ones included: `emit` receives the progress and first pictures of streamed
+   * work before the reply. Never throws.
+   */
+  async handleAsync(req: WorkerRequest, emit: (e: WorkerEvent) => void = () => undefined): Promise<WorkerReply> {
+    try {
+      if (req.kind === 'load') {
+        await this.closeStream();
+        if (req.path !== undefined) return await this.loadStreamed(req);
+        return this.run(req);
+      }
+      const st = this.streamed;
+      if (!st) return this.run(req);
+      switch (req.kind) {
+        case 'analyze': return { id: req.id, ok: true, kind: 'analyzed', view: await this.analyzeStreamed(st, req.params, req.bins, req.id, emit) };
+        case 'checks': throw new NormScopeError('equivalence checks and health flags need the whole tensor in memory: this file is streamed in chunks');
+        case 'npy': return await this.npyStreamed(st, req, emit);
+        default: {
+          const never: never = req;
+          throw new Error(`unknown worker request ${JSON.stringify(never)}`);
+        }
+      }
+    } catch (e) {
+      return failure(req.id, e);
+    }
+  }
+
+  /** Closes the streamed file, if any. */
+  async closeStream(): Promise<void> {
+    const st = this.streamed;
+    this.streamed = undefined;
+    this.streamedLast = undefined;
+    this.beforeCache = undefined;
+    if (st) await st.file.close().catch(() => undefined);
   }
 
   private run(req: WorkerRequest): WorkerReply {
     switch (req.kind) {
       case 'load': {
+        if (this.streamed) void this.closeStream();
         this.x = undefined;
         this.last = undefined;
         this.beforeCache = undefined;
@@ -118,6 +189,162 @@ export class EngineSession {
     }
   }
 
+  /** Opens the file at `req.path` for chunked reads (text formats are read whole: they cannot stream). */
+  private async loadStreamed(req: LoadRequest): Promise<WorkerReply> {
+    const path = req.path as string;
+    const file = await openFileSource(path);
+    let keep = false;
+    try {
+      const format = await detectSourceFormat(req.name, file);
+      if (format === 'json' || format === 'ipynb') {
+        if (file.size > MAX_WHOLE_BYTES) {
+          throw new NormScopeError(`${format === 'json' ? 'JSON' : 'notebook'} files are text and are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
+        }
+        const bytes = await file.read(0, file.size);
+        return this.run({ ...req, path: undefined, bytes });
+      }
+      let selector = req.selector;
+      if (req.listIfSeveral && selector === undefined && isMultiTensor(format)) {
+        const listing = await listSource(req.name, file);
+        const tensors: TensorChoice[] = listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [];
+        if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors };
+        if (tensors.length === 1 && tensors[0].selector !== '') selector = tensors[0].selector;
+      }
+      const src = await openTensorSource(req.name, file, selector);
+      const budgetMB = req.budgetMB ?? DEFAULT_BUDGET_MB;
+      if (!(budgetMB > 0)) throw new NormScopeError(`the memory budget must be a positive number of MiB, got ${budgetMB}`);
+      this.x = undefined;
+      this.last = undefined;
+      this.streamed = { file, src, budgetMB };
+      keep = true;
+      return {
+        id: req.id, ok: true, kind: 'loaded',
+        info: { label: req.label, shape: [...src.shape], dtype: src.dtype, numel: src.count, streamed: { fileBytes: file.size, budgetMB } },
+        choices: paramChoices(src.shape),
+        streamed: { fileBytes: file.size, budgetMB, chunkElements: chunkElementsFor(itemSize(src.dtype), budgetMB * 2 ** 20) },
+      };
+    } finally {
+      if (!keep) await file.close().catch(() => undefined);
+    }
+  }
+
+  /** Phase 1 of a streamed tensor: "before" (cached per layout/groups/bins), then "after", each refined in stages. */
+  private async analyzeStreamed(st: Streamed, params: AnalyzeParams, bins: number, id: number, emit: (e: WorkerEvent) => void): Promise<AnalysisView> {
+    const { src, file } = st;
+    const t0 = Date.now();
+    const shaped = shapeOnly(src);
+    const p = toNormParams(shaped, params);
+    const plan = planOf(shaped, p); // refuses bad parameters before anything is read
+    const r = plan.resolved;
+    const layout = sourceLayout(src, r);
+    const groups = groupRanges(layout.channels, p);
+    const key = JSON.stringify([layout, groups, bins, 'streamed']);
+    const budget = st.budgetMB * 2 ** 20;
+    const size = bytesText(file.size);
+    const cached = this.beforeCache?.key === key ? this.beforeCache.stats : undefined;
+    const progress = progressReporter(id, emit, (cached ? 0 : 2) + 3);
+    const view = (before: SideStats, after: SideStats | undefined): AnalysisView => ({
+      input: { shape: [...src.shape], dtype: src.dtype },
+      op: r,
+      shape_report: plan.report,
+      stats: { before, after: after ?? pendingSide(before) },
+      warnings: plan.warnings,
+      ms: Date.now() - t0,
+    });
+    const partial = (stage: PartialNote['stage'], before: SideStats, after: SideStats | undefined, text: string) =>
+      emit({ id, event: 'partial', view: view(before, after), note: { stage, afterPending: after === undefined, text } });
+
+    let before = cached;
+    if (!before) {
+      let preview: SideStats | undefined;
+      let previewShare = '';
+      const res = await streamStats(src, {
+        chunkElements: chunkElementsFor(itemSize(src.dtype), budget), bins, groups, unbatched: r.unbatched, layout: r.layout,
+        onPreview: (s, n) => {
+          preview = s;
+          previewShare = percentText(n / Math.max(1, src.count));
+          partial('preview', s, undefined, `First ${previewShare} of ${size}`);
+        },
+        onMoments: (s) => partial('moments', withHistograms(s, preview), undefined, `Statistics of all ${size}; histograms of the first ${previewShare}`),
+        onProgress: (q) => progress.pass('input statistics', q),
+      });
+      before = res.stats;
+      this.beforeCache = { key, stats: before };
+    }
+    const done = before;
+
+    // "after": streamNormalize's output chunks, as they are produced, give a preview and the moments.
+    const afterAcc = new StreamingStats(layout, bins, groups);
+    let afterPreview: SideStats | undefined;
+    let afterShare = '';
+    let written = 0;
+    const write = async (y: Float32Array | Float64Array) => {
+      if (written === 0) {
+        const first = new StreamingStats(layout, bins, groups);
+        first.addMoments(y, 0);
+        first.addHistogram(y, 0);
+        afterPreview = first.result();
+        afterShare = percentText(y.length / Math.max(1, src.count));
+        partial('after-preview', done, afterPreview, `Input complete; output of the first ${afterShare} of ${size}`);
+      }
+      afterAcc.addMoments(y, written);
+      written += y.length;
+      if (written === src.count) {
+        partial('after-moments', done, withHistograms(afterAcc.result(), afterPreview), `Output statistics of all ${size}; its histograms of the first ${afterShare}`);
+      }
+    };
+    let res;
+    try {
+      res = await streamNormalize(src, p, write, {
+        chunkElements: chunkElementsFor(itemSize(src.dtype), budget, 16), bins, groups,
+        onProgress: (q) => progress.pass('normalizing', q),
+        normalize: this.runOp, release: this.release,
+      });
+    } catch (e) {
+      if (isNormScopeError(e)) partial('input-only', done, undefined, `Input statistics of all ${size}; the op did not run on the streamed file`);
+      throw e;
+    }
+    this.streamedLast = { params: p, outDType: res.outDType };
+    const plain = (v: Float64Array) => Array.from(v, (x) => (Number.isFinite(x) ? x : 0));
+    return {
+      ...view(done, res.after),
+      warnings: res.warnings,
+      running: res.running_mean && res.running_var
+        ? { mean: plain(res.running_mean), var: plain(res.running_var), num_batches_tracked: res.num_batches_tracked ?? null }
+        : undefined,
+    };
+  }
+
+  /** The last streamed run's output written to `req.path` chunk by chunk (the op runs again). */
+  private async npyStreamed(st: Streamed, req: NpyRequest, emit: (e: WorkerEvent) => void): Promise<WorkerReply> {
+    const shaped = shapeOnly(st.src);
+    const last = req.params ? { params: toNormParams(shaped, req.params), outDType: planOf(shaped, toNormParams(shaped, req.params)).outDType } : this.streamedLast;
+    if (!last) throw new NormScopeError('nothing normalized yet');
+    if (req.path === undefined) throw new NormScopeError('a streamed tensor is exported to a file, not held in memory: give a path');
+    const path = req.path;
+    const progress = progressReporter(req.id, emit, 3);
+    let writer: NpyFileWriter;
+    try {
+      writer = await NpyFileWriter.create(path, last.outDType, st.src.shape);
+    } catch (e) {
+      throw new NormScopeError(`cannot write ${path}: ${(e as Error).message}`);
+    }
+    try {
+      await streamNormalize(st.src, last.params, (y) => writer.write(y), {
+        chunkElements: chunkElementsFor(itemSize(st.src.dtype), st.budgetMB * 2 ** 20, 16), bins: 1,
+        onProgress: (q) => progress.pass('writing the output', q),
+        normalize: this.runOp, release: this.release,
+      });
+      await writer.close();
+    } catch (e) {
+      await writer.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw e;
+    }
+    const bytes = st.src.count * itemSize(last.outDType) + npyHeaderLength(last.outDType, st.src.shape);
+    return { id: req.id, ok: true, kind: 'npyWritten', path, bytes };
+  }
+
   /** The tensors of a .json/.npz/.safetensors file (empty for .npy: it holds one). */
   private list(name: string, bytes: Uint8Array): TensorChoice[] {
     if (detectFormat(name, bytes) === 'json') {
@@ -130,6 +357,7 @@ export class EngineSession {
   }
 
   private tensor(): Tensor {
+    if (this.streamed) throw new NormScopeError('this tensor is streamed from its file: it is not held in memory');
     if (!this.x) throw new Error('no tensor loaded');
     return this.x;
   }
@@ -138,4 +366,92 @@ export class EngineSession {
     if (!this.last) throw new NormScopeError('nothing normalized yet');
     return this.last;
   }
+}
+
+type AnalyzeParams = Extract<WorkerRequest, { kind: 'analyze' }>['params'];
+
+/** A failure as a reply: the engine's refusals (and file errors) are for people, the rest are bugs. */
+function failure(id: number, e: unknown): WorkerReply {
+  if (isNormScopeError(e)) return { id, ok: false, user: true, message: e.message };
+  if (e instanceof RangeError && /allocation|Array buffer|Invalid typed array length/i.test(e.message)) {
+    return { id, ok: false, user: true, message: `out of memory: ${e.message}` };
+  }
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return { id, ok: false, user: true, message: 'no such file (FileNotFound)' };
+  if (code === 'EACCES' || code === 'EPERM') return { id, ok: false, user: true, message: 'permission denied' };
+  if (code === 'EISDIR') return { id, ok: false, user: true, message: 'it is a folder, not a tensor file' };
+  return { id, ok: false, user: false, message: e instanceof Error ? e.stack ?? e.message : String(e) };
+}
+
+/** A tensor of the source's shape with no data: parameters are validated against the shape alone. */
+function shapeOnly(src: TensorSource): Tensor {
+  return { dtype: src.dtype, shape: src.shape, strides: [], offset: 0, data: new Float32Array(0) };
+}
+
+/** The .npy header length for `shape` (what NpyFileWriter wrote). */
+function npyHeaderLength(dtype: 'float32' | 'float64', shape: readonly number[]): number {
+  return npyHeader(dtype, shape).length;
+}
+
+/** Statistics of `stats` with the histograms of `preview` (the first chunk's), while pass 2 runs. */
+function withHistograms(stats: SideStats, preview: SideStats | undefined): SideStats {
+  if (!preview) return stats;
+  return {
+    overall: { ...stats.overall, histogram: preview.overall.histogram },
+    edges: preview.edges,
+    channels: stats.channels.map((c, i) => ({ ...c, histogram: preview.channels[i].histogram })),
+    groups: stats.groups.map((g, i) => ({ ...g, histogram: preview.groups[i].histogram })),
+  };
+}
+
+/** "after" while it is not known: the shape of `before` with no values (count 0, null statistics). */
+function pendingSide(before: SideStats): SideStats {
+  const none = { count: 0, mean: null, std: null, min: null, max: null, nan: 0, inf: 0 };
+  const zeros = () => new Array<number>(before.overall.histogram.counts.length).fill(0);
+  return {
+    overall: { ...none, histogram: { edges: before.overall.histogram.edges, counts: zeros() } },
+    edges: before.edges,
+    channels: before.channels.map((c) => ({ ...none, channel: c.channel, histogram: zeros() })),
+    groups: before.groups.map((g) => ({ ...none, group: g.group, channels: g.channels, histogram: zeros() })),
+  };
+}
+
+/** "8%", "0.4%" */
+function percentText(f: number): string {
+  const pct = 100 * f;
+  return pct >= 10 || pct === 0 ? `${Math.round(pct)}%` : pct >= 1 ? `${pct.toFixed(0)}%` : `${pct.toPrecision(1)}%`;
+}
+
+/** "1.07 GB", "340 MB", "12 KB" (decimal units, as file managers show). */
+export function bytesText(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
+  return `${n} bytes`;
+}
+
+/**
+ * Progress over a job of `passes` passes made of streamed steps (each StreamProgress covers its own passes):
+ * events at most every PROGRESS_EVERY_MS, the last of each step always.
+ */
+function progressReporter(id: number, emit: (e: WorkerEvent) => void, passes: number) {
+  let base = 0; // passes of earlier steps
+  let stepPasses = 0;
+  let last = 0;
+  let what = '';
+  return {
+    pass(label: string, q: StreamProgress) {
+      if (label !== what) {
+        base += stepPasses;
+        what = label;
+        stepPasses = q.passes;
+      }
+      const now = Date.now();
+      const end = q.done >= q.total;
+      if (!end && now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      const fraction = Math.min(1, (base + (q.total ? (q.done / q.total) * q.passes : q.passes)) / passes);
+      emit({ id, event: 'progress', fraction, text: `${label}: pass ${q.pass} of ${q.passes}` });
+    },
+  };
 }

@@ -2,25 +2,30 @@
  * The histogram panel on the host side: one NormPanel per webview (a WebviewPanel from the command, or the
  * webview of a .npy custom editor). It reads the tensor (vscode.workspace.fs), runs the engine in a worker,
  * and sends the webview only statistics and histograms. Every message from the webview is validated.
+ * Large local files (`file:` URIs over half of normscope.memoryBudgetMB) are not read here: the worker opens
+ * the path and streams them, and the panel shows each first picture as it arrives (partial results), with a
+ * progress bar and a cancellable notification; checks and flags are skipped for them (the panel says so).
  * The webview persists {source, params}; WebviewPanelSerializer re-opens the panel after a window reload.
  */
 import * as vscode from 'vscode';
 import type { TensorChoice } from './workerMessages';
 import {
   AnalysisView, ChecksMessage, ErrorMessage, ExportFormat, FromWebview, InitMessage, PanelParams, parseFromWebview,
-  parsePersistedState, ResultMessage, SourceRef, TensorMessage, ToWebview,
+  parsePersistedState, ProgressMessage, ResultMessage, SourceRef, TensorMessage, ToWebview,
 } from '../protocol/messages';
 import { statsCsv, statsJson, torchSnippet } from './exportText';
 import { fieldOfError, initialParams, paramsForOp } from './panelModel';
-import { readSettings } from './settings';
-import { CancelledError, EngineError, WorkerClient } from './workerClient';
+import { readSettings, streamThresholdBytes } from './settings';
+import { CancelledError, ClientEvent, EngineError, WorkerClient } from './workerClient';
 
 /** The view type of the command's panel (and of its serializer). */
 export const PANEL_VIEW_TYPE = 'normscope.panel';
 /** Work that takes longer than this gets a progress notification. */
 export const PROGRESS_AFTER_MS = 300;
-/** Files above this are refused (a typed array holds at most 2^31 - 1 bytes). */
+/** Files read whole (every scheme but `file:`) above this are refused (a typed array holds at most 2^31 - 1 bytes). */
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+type ProgressReport = { message?: string; increment?: number };
 
 /** What a NormPanel needs from the extension. */
 export interface PanelHost {
@@ -72,6 +77,11 @@ export class NormPanel implements PanelProbe {
   private initMsg: InitMessage;
   private tensorMsg: TensorMessage | undefined;
   private resultMsg: ResultMessage | undefined;
+  /** The latest first picture of a streamed run in flight (refined by later ones, replaced by its result). */
+  private partialMsg: ResultMessage | undefined;
+  private progressMsg: ProgressMessage | undefined;
+  /** Set when the tensor is streamed from its file by the worker (never read here). */
+  private streamed: { fileBytes: number; budgetMB: number } | undefined;
   private checksMsg: ChecksMessage | undefined;
   private errorMsg: ErrorMessage | undefined;
   private currentParams: PanelParams | undefined;
@@ -210,7 +220,17 @@ export class NormPanel implements PanelProbe {
     switch (msg.type) {
       case 'init': this.initMsg = msg; break;
       case 'tensor': this.tensorMsg = msg; this.errorMsg = undefined; break;
-      case 'result': this.resultMsg = msg; this.checksMsg = undefined; this.errorMsg = undefined; break;
+      case 'result':
+        if (msg.partial) {
+          this.partialMsg = msg;
+        } else {
+          this.resultMsg = msg;
+          this.partialMsg = undefined;
+          this.checksMsg = undefined;
+        }
+        this.errorMsg = undefined;
+        break;
+      case 'progress': this.progressMsg = msg; break;
       case 'checks': this.checksMsg = msg; break;
       case 'error': if (msg.scope !== 'export') this.errorMsg = msg; break;
       case 'busy': case 'notice': break;
@@ -224,9 +244,12 @@ export class NormPanel implements PanelProbe {
 
   /** Everything the webview needs to show the current state (after it loads or reloads). */
   private replay(): void {
-    const msgs: (ToWebview | undefined)[] = [this.initMsg, this.tensorMsg, this.resultMsg, this.checksMsg, this.errorMsg];
+    const msgs: (ToWebview | undefined)[] = [this.initMsg, this.tensorMsg, this.resultMsg, this.checksMsg, this.partialMsg, this.errorMsg];
     for (const m of msgs) if (m) void this.panel.webview.postMessage(m);
-    if (this.busyWhat) void this.panel.webview.postMessage({ type: 'busy', busy: true, what: this.busyWhat } satisfies ToWebview);
+    if (this.busyWhat) {
+      void this.panel.webview.postMessage({ type: 'busy', busy: true, what: this.busyWhat } satisfies ToWebview);
+      if (this.progressMsg) void this.panel.webview.postMessage(this.progressMsg);
+    }
   }
 
   private notify(msg: ToWebview | FromWebview): void {
@@ -237,7 +260,8 @@ export class NormPanel implements PanelProbe {
 
   private setBusy(busy: boolean, what: string): void {
     this.busyWhat = busy ? what : '';
-    this.phase = !busy ? 'idle' : what === 'normalizing' ? 'normalizing' : 'checks';
+    this.progressMsg = undefined;
+    this.phase = !busy ? 'idle' : what.startsWith('equivalence') ? 'checks' : 'normalizing';
     this.post({ type: 'busy', busy, what });
   }
 
@@ -250,9 +274,17 @@ export class NormPanel implements PanelProbe {
         loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name: label, literal: s.text }));
       } else {
         const uri = vscode.Uri.parse(s.uri);
-        const bytes = this.given.bytes ?? await readBytes(uri);
         const name = baseName(uri);
-        loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name, bytes, selector: s.selector, listIfSeveral: true }));
+        const budgetMB = readSettings().memoryBudgetMB;
+        // a large local file is opened by the worker and streamed; anything else is read whole here
+        const size = this.given.bytes ? undefined : await fileSize(uri);
+        const stream = size !== undefined && uri.scheme === 'file' && size > streamThresholdBytes(budgetMB);
+        if (!stream && size !== undefined && size > MAX_FILE_BYTES) {
+          throw new LoadError(`the file is ${size.toLocaleString('en-US')} bytes, over the ${MAX_FILE_BYTES.toLocaleString('en-US')}-byte cap for files read whole: "${uri.scheme}:" files are read whole (VS Code's file system API has no ranged reads); only local (file:) files are streamed`);
+        }
+        const bytes = stream ? undefined : this.given.bytes ?? await vscode.workspace.fs.readFile(uri);
+        const from = stream ? { path: uri.fsPath, budgetMB } : { bytes };
+        loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name, ...from, selector: s.selector, listIfSeveral: true }));
         if (loaded.kind === 'several') {
           const pointer = await this.host.pickTensor(name, loaded.tensors);
           if (pointer === undefined || this.disposed) {
@@ -263,10 +295,12 @@ export class NormPanel implements PanelProbe {
           const title = labelOf(this.src);
           this.panel.title = `NormScope: ${title}`;
           this.post({ ...this.initMsg, title, source: persistable(this.src) });
-          loaded = await this.withProgress(`reading ${title}`, () => this.client.load({ label: title, name, bytes, selector: pointer }));
+          loaded = await this.withProgress(`reading ${title}`, () => this.client.load({ label: title, name, ...from, selector: pointer }));
         }
       }
       if (loaded.kind !== 'loaded') throw new Error('the worker listed tensors twice');
+      this.streamed = loaded.info.streamed;
+      if (this.streamed) this.host.log.info(`${label}: streaming ${this.streamed.fileBytes} bytes within ${this.streamed.budgetMB} MiB`);
       const settings = readSettings();
       const params = initialParams(loaded.info.shape, settings.defaultOp, settings.defaultEps, this.given.params);
       this.post({ type: 'tensor', info: loaded.info, choices: loaded.choices, params });
@@ -296,12 +330,19 @@ export class NormPanel implements PanelProbe {
     const full = { ...paramsForOp(params.op, shape, params), ...params };
     this.currentParams = full;
     const current = () => gen === this.generation && !this.disposed;
+    const streamed = this.streamed;
     void this.withProgress(`normalizing ${labelOf(this.src)}`, async (progress) => {
       try {
-        this.setBusy(true, 'normalizing');
-        const view: AnalysisView = await this.client.analyze(full, bins);
+        this.setBusy(true, streamed ? `streaming ${sizeText(streamed.fileBytes)}` : 'normalizing');
+        const onEvent = streamed ? this.streamEvents(requestId, full, progress, current) : undefined;
+        const view: AnalysisView = await this.client.analyze(full, bins, onEvent);
         if (!current()) return;
         this.post({ type: 'result', requestId, params: full, view });
+        if (streamed) {
+          this.setBusy(false, '');
+          this.post({ type: 'error', scope: 'checks', requestId, message: streamedChecksNote(streamed) });
+          return;
+        }
         progress.report({ message: 'equivalence checks and health flags' });
         this.setBusy(true, 'equivalence checks');
         const c = await this.client.checks();
@@ -313,7 +354,7 @@ export class NormPanel implements PanelProbe {
         this.setBusy(false, '');
         if (e instanceof CancelledError) return; // cancel() already said so
         if (e instanceof EngineError) {
-          const phase = this.resultMsg?.params === full ? 'checks' : 'params';
+          const phase = this.resultMsg?.params === full && !streamed ? 'checks' : 'params';
           this.post({ type: 'error', scope: phase, requestId, field: phase === 'params' ? fieldOfError(e.message) : undefined, message: e.message });
           return;
         }
@@ -324,14 +365,38 @@ export class NormPanel implements PanelProbe {
   }
 
   /**
+   * The events of a streamed run: first pictures become partial results, progress moves the panel's bar and
+   * the notification (which shows percentages).
+   */
+  private streamEvents(requestId: number, params: PanelParams, progress: vscode.Progress<ProgressReport>, current: () => boolean): (e: ClientEvent) => void {
+    let reported = 0; // percent given to the notification so far
+    return (e) => {
+      if (!current()) return;
+      if (e.event === 'partial') {
+        this.post({ type: 'result', requestId, params, view: e.view, partial: e.note });
+        return;
+      }
+      const pct = Math.floor(100 * e.fraction);
+      progress.report({ message: `${e.text} (${pct}%)`, increment: pct > reported ? pct - reported : undefined });
+      reported = Math.max(reported, pct);
+      this.post({ type: 'progress', fraction: e.fraction, text: e.text });
+    };
+  }
+
+  /**
    * Runs `work`; when it takes longer than PROGRESS_AFTER_MS a cancellable progress notification shows until
    * it settles. Cancelling it calls `onCancel` (default: terminate the worker).
    */
-  private async withProgress<T>(title: string, work: (progress: vscode.Progress<{ message?: string }>) => Promise<T>, onCancel = () => this.client.cancel()): Promise<T> {
-    let report: vscode.Progress<{ message?: string }> | undefined;
+  private async withProgress<T>(title: string, work: (progress: vscode.Progress<ProgressReport>) => Promise<T>, onCancel = () => this.client.cancel()): Promise<T> {
+    let report: vscode.Progress<ProgressReport> | undefined;
     let lastMessage: string | undefined;
-    const progress: vscode.Progress<{ message?: string }> = {
-      report: (v) => { lastMessage = v.message; report?.report(v); },
+    let total = 0; // increments given before the notification showed
+    const progress: vscode.Progress<ProgressReport> = {
+      report: (v) => {
+        if (v.message !== undefined) lastMessage = v.message;
+        total += v.increment ?? 0;
+        report?.report(v);
+      },
     };
     const promise = work(progress);
     let settled = false;
@@ -342,7 +407,7 @@ export class NormPanel implements PanelProbe {
         { location: vscode.ProgressLocation.Notification, title: `NormScope: ${title}`, cancellable: true },
         (p, token) => {
           report = p;
-          if (lastMessage) p.report({ message: lastMessage });
+          if (lastMessage || total) p.report({ message: lastMessage, increment: total || undefined });
           token.onCancellationRequested(onCancel);
           return done;
         },
@@ -371,6 +436,10 @@ export class NormPanel implements PanelProbe {
             title: 'Save the normalized tensor',
           });
           if (!uri) return;
+          if (this.streamed) {
+            await this.exportStreamed(uri);
+            return;
+          }
           const bytes = await this.client.npy();
           await vscode.workspace.fs.writeFile(uri, bytes);
           this.exports.push({ format, uri: uri.toString() });
@@ -401,6 +470,32 @@ export class NormPanel implements PanelProbe {
     }
   }
 
+  /** A streamed tensor's output: the worker runs the op again and writes it to the file chunk by chunk. */
+  private async exportStreamed(uri: vscode.Uri): Promise<void> {
+    if (uri.scheme !== 'file') {
+      throw new Error(`a streamed tensor is written chunk by chunk to a local file: choose a file: location, not ${uri.scheme}:`);
+    }
+    const params = this.resultMsg?.params;
+    if (!params) throw new Error('the op has not run');
+    const what = `writing ${baseName(uri)}`;
+    try {
+      this.setBusy(true, what);
+      const bytes = await this.withProgress(what, (progress) =>
+        this.client.npyToFile(uri.fsPath, params, (e) => {
+          if (e.event !== 'progress') return;
+          progress.report({ message: `${Math.floor(100 * e.fraction)}%` });
+          if (this.busyWhat === what) this.post({ type: 'progress', fraction: e.fraction, text: e.text });
+        }));
+      this.exports.push({ format: 'npy', uri: uri.toString() });
+      this.post({ type: 'notice', message: `Saved ${baseName(uri)} (${bytes.toLocaleString('en-US')} bytes, written in chunks)` });
+    } catch (e) {
+      if (e instanceof CancelledError) await vscode.workspace.fs.delete(uri).then(undefined, () => undefined);
+      throw e;
+    } finally {
+      if (this.busyWhat === what) this.setBusy(false, '');
+    }
+  }
+
   private async savePng(dataUrl: string): Promise<void> {
     try {
       const op = this.resultMsg?.view.op.op ?? 'norm';
@@ -423,11 +518,23 @@ export class NormPanel implements PanelProbe {
 /** A file-reading failure with a message for people. */
 class LoadError extends Error {}
 
-async function readBytes(uri: vscode.Uri): Promise<Uint8Array> {
+async function fileSize(uri: vscode.Uri): Promise<number> {
   const stat = await vscode.workspace.fs.stat(uri);
   if (stat.type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
-  if (stat.size > MAX_FILE_BYTES) throw new LoadError(`the file is ${stat.size} bytes; files over ${MAX_FILE_BYTES} bytes are not supported yet`);
-  return vscode.workspace.fs.readFile(uri);
+  return stat.size;
+}
+
+/** "1.07 GB", "340 MB" (decimal units, as file managers show). */
+function sizeText(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
+  return `${n} bytes`;
+}
+
+/** Why a streamed file has no checks or flags (shown where they would be). */
+export function streamedChecksNote(s: { fileBytes: number; budgetMB: number }): string {
+  return `Equivalence checks and health flags need the whole tensor in memory: this ${sizeText(s.fileBytes)} file is streamed in chunks within the ${s.budgetMB} MiB budget (normscope.memoryBudgetMB), so they are skipped.`;
 }
 
 /** Same parameters, whatever the key order. */

@@ -1,22 +1,28 @@
 /**
  * The engine worker (dist/worker.js): runs EngineSession on a node:worker_threads thread so the extension
  * host's event loop never waits for a normalization. One worker per panel; the host terminates it to cancel.
+ * Requests run one at a time, in order; streamed work posts its events (progress, first pictures) before the
+ * reply.
  */
 import { parentPort } from 'node:worker_threads';
 import { kernelBytes } from '../node/kernelBytes';
 import { createFastKernels } from '../node/pool';
 import { EngineSession } from './engineSession';
-import type { WorkerReply, WorkerRequest } from './workerMessages';
+import type { WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js runs as a worker thread (started by workerClient.ts)');
 // the WebAssembly kernels where they load (inlined into dist/worker.js), else the TypeScript kernels
 const bytes = kernelBytes();
 const fast = bytes ? createFastKernels(bytes) : null;
-const session = new EngineSession(fast ? (x, p) => fast.normalize(x, p) : undefined);
+const session = new EngineSession(fast ? (x, p) => fast.normalize(x, p) : undefined, fast ? (t) => fast.release(t) : undefined);
+const emit = (e: WorkerEvent) => port.postMessage(e);
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {
-  const reply: WorkerReply = session.handle(req);
-  // The normalized .npy bytes move to the host instead of being copied.
-  const transfer = reply.ok && reply.kind === 'npy' ? [reply.bytes.buffer as ArrayBuffer] : [];
-  port.postMessage(reply, transfer);
+  queue = queue.then(async () => {
+    const reply: WorkerReply = await session.handleAsync(req, emit);
+    // The normalized .npy bytes move to the host instead of being copied.
+    const transfer = reply.ok && reply.kind === 'npy' ? [reply.bytes.buffer as ArrayBuffer] : [];
+    port.postMessage(reply, transfer);
+  });
 });

@@ -2,12 +2,16 @@
  * The host's handle on one engine worker (dist/worker.js, a node:worker_threads thread). Requests are queued
  * by the worker and answered in order. `cancel()` terminates the thread (the only way to stop a running
  * normalization) and rejects what was pending with CancelledError; the next request starts a fresh worker and
- * re-loads the tensor from the bytes kept here - shared memory, so neither a copy nor a re-read.
- * No vscode import: unit tests run it against the built worker.
+ * re-loads the tensor from the bytes kept here - shared memory, so neither a copy nor a re-read - or, for a
+ * streamed file, re-opens it by path (its header only). Streamed work reports events (progress, first
+ * pictures) to the callback its request was given. No vscode import: unit tests run it against the built worker.
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
-import type { LoadRequest, TensorChoice, WorkerReply, WorkerRequest } from './workerMessages';
+import type { LoadRequest, StreamedInfo, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
+
+/** What a request's events carry (the id is the client's business). */
+export type ClientEvent = WorkerEvent extends infer T ? T extends WorkerEvent ? Omit<T, 'id'> : never : never;
 
 /** The work was cancelled (by the user, or replaced by newer work). */
 export class CancelledError extends Error {
@@ -25,7 +29,7 @@ export class EngineError extends Error {
   }
 }
 
-type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void; onEvent?: (e: ClientEvent) => void };
 /** A request before the client numbers it (Omit distributed over the union). */
 type Unnumbered = WorkerRequest extends infer T ? T extends WorkerRequest ? Omit<T, 'id'> : never : never;
 type Payload<K extends string> = Extract<WorkerReply, { ok: true; kind: K }>;
@@ -56,7 +60,7 @@ export class WorkerClient {
    * `listIfSeveral`, answers with the tensors found when the file holds several (nothing is loaded then).
    */
   async load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<
-    | { kind: 'loaded'; info: TensorInfo; choices: ParamChoices }
+    | { kind: 'loaded'; info: TensorInfo; choices: ParamChoices; streamed?: StreamedInfo }
     | { kind: 'several'; tensors: readonly TensorChoice[] }
   > {
     const bytes = req.bytes && !(req.bytes.buffer instanceof SharedArrayBuffer) ? shareBytes(req.bytes) : req.bytes;
@@ -64,15 +68,15 @@ export class WorkerClient {
     const reply = await this.request(load);
     if (reply.kind === 'loaded') {
       this.loadRequest = { ...load, listIfSeveral: false };
-      return { kind: 'loaded', info: reply.info, choices: reply.choices };
+      return { kind: 'loaded', info: reply.info, choices: reply.choices, streamed: reply.streamed };
     }
     if (reply.kind === 'several') return { kind: 'several', tensors: reply.tensors };
     throw new Error(`unexpected worker reply ${reply.kind}`);
   }
 
-  /** Phase 1: normalize and take statistics. */
-  async analyze(params: PanelParams, bins: number): Promise<AnalysisView> {
-    return (await this.expect<'analyzed'>({ kind: 'analyze', params, bins }, 'analyzed')).view;
+  /** Phase 1: normalize and take statistics (a streamed tensor reports progress and first pictures to `onEvent`). */
+  async analyze(params: PanelParams, bins: number, onEvent?: (e: ClientEvent) => void): Promise<AnalysisView> {
+    return (await this.expect<'analyzed'>({ kind: 'analyze', params, bins }, 'analyzed', onEvent)).view;
   }
 
   /** Phase 2 of the last analyze: checks and flags. */
@@ -84,6 +88,11 @@ export class WorkerClient {
   /** The last normalized tensor as .npy bytes. */
   async npy(): Promise<Uint8Array> {
     return (await this.expect<'npy'>({ kind: 'npy' }, 'npy')).bytes;
+  }
+
+  /** A streamed tensor's last normalized output written to `path` in chunks; resolves with its size in bytes. */
+  async npyToFile(path: string, params: PanelParams, onEvent?: (e: ClientEvent) => void): Promise<number> {
+    return (await this.expect<'npyWritten'>({ kind: 'npy', path, params }, 'npyWritten', onEvent)).bytes;
   }
 
   /** Stops whatever runs (terminating the thread); pending requests reject with CancelledError. */
@@ -102,18 +111,18 @@ export class WorkerClient {
     this.loadRequest = undefined;
   }
 
-  private async expect<K extends 'analyzed' | 'checked' | 'npy'>(req: Unnumbered, kind: K): Promise<Payload<K>> {
-    const reply = await this.request(req);
+  private async expect<K extends 'analyzed' | 'checked' | 'npy' | 'npyWritten'>(req: Unnumbered, kind: K, onEvent?: (e: ClientEvent) => void): Promise<Payload<K>> {
+    const reply = await this.request(req, onEvent);
     if (reply.kind !== kind) throw new Error(`unexpected worker reply ${reply.kind}`);
     return reply as Payload<K>;
   }
 
-  private request(req: Unnumbered): Promise<Extract<WorkerReply, { ok: true }>> {
+  private request(req: Unnumbered, onEvent?: (e: ClientEvent) => void): Promise<Extract<WorkerReply, { ok: true }>> {
     if (this.disposed) return Promise.reject(new CancelledError());
     const w = this.ensureWorker(req.kind !== 'load');
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onEvent });
       w.postMessage({ ...req, id } as WorkerRequest);
     }).then((reply) => {
       if (!reply.ok) throw reply.user ? new EngineError(reply.message) : new Error(`engine worker: ${reply.message}`);
@@ -126,9 +135,14 @@ export class WorkerClient {
     if (this.worker) return this.worker;
     const w = new Worker(this.scriptPath);
     this.worker = w;
-    w.on('message', (reply: WorkerReply) => {
+    w.on('message', (reply: WorkerReply | WorkerEvent) => {
       const p = this.pending.get(reply.id);
       if (!p) return; // the answer to an internal re-load
+      if ('event' in reply) {
+        const { id: _id, ...event } = reply;
+        p.onEvent?.(event as ClientEvent);
+        return;
+      }
       this.pending.delete(reply.id);
       p.resolve(reply);
     });

@@ -3,9 +3,12 @@
  * host: the webview never sees these. Each request carries an id; the worker answers it exactly once.
  */
 import type { DType } from '../engine/dtype';
-import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
+import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, PartialNote, TensorInfo } from '../protocol/messages';
 
-/** Read a tensor from a file's bytes (shared, not copied) or from a literal's text. */
+/**
+ * Read a tensor from a file's bytes (shared, not copied), from a literal's text, or - `path` - from a local
+ * file the worker opens itself and streams in chunks within `budgetMB` (the host never holds its bytes).
+ */
 export interface LoadRequest {
   readonly kind: 'load';
   readonly id: number;
@@ -15,6 +18,10 @@ export interface LoadRequest {
   readonly bytes?: Uint8Array;
   readonly selector?: string;
   readonly literal?: string;
+  /** A local file to stream (Node file handle in the worker): .npy, .npz and .safetensors members. */
+  readonly path?: string;
+  /** The memory budget of a streamed file, MiB. */
+  readonly budgetMB?: number;
   /** Without a selector: answer with the list when the file (.json, .npz, .safetensors) holds several tensors. */
   readonly listIfSeveral?: boolean;
 }
@@ -33,10 +40,16 @@ export interface ChecksRequest {
   readonly id: number;
 }
 
-/** The last normalized tensor as .npy bytes. */
+/**
+ * The last normalized tensor as .npy bytes; for a streamed tensor `path` is required: the op runs again chunk
+ * by chunk and the output is written there (never held whole).
+ */
 export interface NpyRequest {
   readonly kind: 'npy';
   readonly id: number;
+  readonly path?: string;
+  /** Streamed: the parameters to run (default: the last completed run's). */
+  readonly params?: PanelParams;
 }
 
 /** One tensor of a file that holds several: its selector (JSON Pointer or member name), shape and dtype. */
@@ -48,11 +61,29 @@ export interface TensorChoice {
 
 export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest;
 
+/** A streamed tensor as the worker opened it. */
+export interface StreamedInfo {
+  /** Bytes of the file. */
+  readonly fileBytes: number;
+  readonly budgetMB: number;
+  /** Elements per chunk of the statistics passes. */
+  readonly chunkElements: number;
+}
+
+/**
+ * What the worker says about a request before answering it (streamed work only): progress over all of its
+ * passes, and first pictures to show while it refines (`partial`, the view as known so far).
+ */
+export type WorkerEvent =
+  | { readonly id: number; readonly event: 'progress'; readonly fraction: number; readonly text: string }
+  | { readonly id: number; readonly event: 'partial'; readonly view: AnalysisView; readonly note: PartialNote };
+
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly kind: 'loaded'; readonly info: TensorInfo; readonly choices: ParamChoices }
+  | { readonly id: number; readonly ok: true; readonly kind: 'loaded'; readonly info: TensorInfo; readonly choices: ParamChoices; readonly streamed?: StreamedInfo }
   | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly TensorChoice[] }
   | { readonly id: number; readonly ok: true; readonly kind: 'analyzed'; readonly view: AnalysisView }
   | { readonly id: number; readonly ok: true; readonly kind: 'checked'; readonly checks: readonly CheckView[]; readonly flags: readonly FlagView[]; readonly ms: number }
   | { readonly id: number; readonly ok: true; readonly kind: 'npy'; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly ok: true; readonly kind: 'npyWritten'; readonly path: string; readonly bytes: number }
   /** `user`: a NormScopeError (bad file, bad params) whose message is for people; otherwise a bug. */
   | { readonly id: number; readonly ok: false; readonly user: boolean; readonly message: string };

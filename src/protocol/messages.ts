@@ -45,6 +45,8 @@ export interface TensorInfo {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly numel: number;
+  /** The file is read in chunks within a memory budget (too large to hold): no equivalence checks or flags. */
+  readonly streamed?: { readonly fileBytes: number; readonly budgetMB: number };
 }
 
 /** The choices the controls offer for this tensor (computed by the host, so they are always valid). */
@@ -135,12 +137,38 @@ export interface BusyMessage {
   readonly what: string;
 }
 
-/** One op run's statistics (phase 1). `requestId` is the webview's, or 0 for runs the host started. */
+/**
+ * What a partial result (a streamed file's first pictures) covers. Stages in order: 'preview' (statistics and
+ * histograms of the first chunk), 'moments' (exact statistics, histograms still of the first chunk), then the
+ * same two for "after" ('after-preview', 'after-moments') with "before" complete; 'input-only' when the op
+ * could not run on the streamed file (the error says why) and only "before" is complete.
+ */
+export interface PartialNote {
+  readonly stage: 'preview' | 'moments' | 'after-preview' | 'after-moments' | 'input-only';
+  /** "after" is not known yet: its statistics are placeholders (count 0, nulls). */
+  readonly afterPending: boolean;
+  /** What the picture covers, for people, e.g. "First 8% of 1.07 GB" (the webview adds "refining..."). */
+  readonly text: string;
+}
+
+/**
+ * One op run's statistics (phase 1). `requestId` is the webview's, or 0 for runs the host started. With
+ * `partial`: a first picture of a streamed file that later results of the same run refine (never exported).
+ */
 export interface ResultMessage {
   readonly type: 'result';
   readonly requestId: number;
   readonly params: PanelParams;
   readonly view: AnalysisView;
+  readonly partial?: PartialNote;
+}
+
+/** How far long work (a streamed file's passes) has come: a progress bar under the controls. */
+export interface ProgressMessage {
+  readonly type: 'progress';
+  /** 0..1 over every pass of the work. */
+  readonly fraction: number;
+  readonly text: string;
 }
 
 /** The equivalence checks and health flags of the run `requestId` (phase 2: slower, arrives later). */
@@ -171,7 +199,7 @@ export interface NoticeMessage {
   readonly message: string;
 }
 
-export type ToWebview = InitMessage | TensorMessage | BusyMessage | ResultMessage | ChecksMessage | ErrorMessage | NoticeMessage;
+export type ToWebview = InitMessage | TensorMessage | BusyMessage | ResultMessage | ProgressMessage | ChecksMessage | ErrorMessage | NoticeMessage;
 
 /** The fields of PanelParams a control edits. */
 export type ParamField = 'op' | 'layout' | 'mode' | 'groups' | 'normalized_shape' | 'eps' | 'momentum' | 'affine';

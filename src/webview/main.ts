@@ -3,7 +3,7 @@
  * It computes nothing heavy: histograms and statistics arrive precomputed. Messages follow
  * src/protocol/messages.ts; the switch over them ends in a `never` check.
  */
-import type { ChecksMessage, ErrorMessage, FlagView, InitMessage, ResultMessage, TensorMessage, ToWebview } from '../protocol/messages';
+import type { ChecksMessage, ErrorMessage, FlagView, InitMessage, ProgressMessage, ResultMessage, TensorMessage, ToWebview } from '../protocol/messages';
 import { paintedPixels, themeColors } from '../ui/charts';
 import { checkCards, flagBadges, flagCard, shapeCard, warningCard } from './cards';
 import { ChartView, createChartView, statLine } from './charts';
@@ -22,6 +22,8 @@ interface Model {
   /** A load error replaces the whole panel; a params error shows in place. */
   error?: ErrorMessage;
   busy?: string;
+  /** How far a streamed file's work has come (while busy). */
+  progress?: ProgressMessage;
   tab: 'charts' | 'table';
   pages: { channel: number; group: number };
 }
@@ -36,6 +38,7 @@ const meta = el('p', { class: 'meta' });
 const overall = el('div', { class: 'overall' });
 const badges = el('div', { class: 'badges' });
 const status = el('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
+const progressBar = el('progress', { class: 'progress', max: 1, value: 0, hidden: true, 'aria-label': 'Progress' });
 const cancelButton = el('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => send({ type: 'cancel' }) }, 'Cancel');
 const controlsSlot = el('div', { class: 'controls-slot' });
 const loadError = el('div', { class: 'load-error', role: 'alert', hidden: true });
@@ -44,13 +47,15 @@ const tableTab = el('button', { type: 'button', class: 'tab', 'aria-pressed': 'f
 const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': 'View' }, chartsTab, tableTab);
 const viewSlot = el('div', { class: 'view-slot' });
 const staleNote = el('p', { class: 'stale-note', hidden: true }, 'Showing the last valid run.');
+/** Over the charts while they show a first picture of a streamed file ("First 8% of 1.07 GB - refining..."). */
+const partialNote = el('p', { class: 'partial-note', role: 'status', hidden: true });
 const cardsSlot = el('div', { class: 'cards-slot' });
 const checksSlot = el('div', { class: 'checks-slot' });
 const notice = el('div', { class: 'notice', role: 'status', 'aria-live': 'polite' });
 const exportBar = createExportBar((format) => send({ type: 'export', format }), () => savePng());
-const body = el('div', { class: 'body', hidden: true }, tabs, staleNote, viewSlot, cardsSlot, checksSlot);
+const body = el('div', { class: 'body', hidden: true }, tabs, staleNote, partialNote, viewSlot, cardsSlot, checksSlot);
 
-const controlRow = el('div', { class: 'control-row', hidden: true }, controlsSlot, el('div', { class: 'busy-box' }, status, cancelButton));
+const controlRow = el('div', { class: 'control-row', hidden: true }, controlsSlot, el('div', { class: 'busy-box' }, status, progressBar, cancelButton));
 app.replaceChildren(
   el('header', { class: 'head' }, title, meta, overall, badges),
   controlRow,
@@ -74,12 +79,14 @@ function renderHead(): void {
   const t = model.tensor?.info;
   title.textContent = model.init ? model.init.title : 'NormScope';
   meta.textContent = t ? `shape ${shapeText(t.shape)} · ${t.dtype} · ${countText(t.numel)} elements` : 'Loading...';
+  if (t?.streamed) meta.textContent += ` · streamed from disk within ${t.streamed.budgetMB} MiB`;
   const r = model.result?.view;
+  const afterPending = model.result?.partial?.afterPending;
   overall.replaceChildren();
   if (r) {
     overall.append(
       el('div', {}, el('span', { class: 'side before' }, 'before'), ' ', statLine(r.stats.before.overall)),
-      el('div', {}, el('span', { class: 'side after' }, 'after'), ' ', statLine(r.stats.after.overall)),
+      el('div', {}, el('span', { class: 'side after' }, 'after'), ' ', afterPending ? el('span', { class: 'muted' }, 'pending: runs once the input is read') : statLine(r.stats.after.overall)),
       el('div', { class: 'muted' }, `${opTitle(r)} · ${r.shape_report.description}`));
   }
   badges.replaceChildren(flagBadges(model.checks));
@@ -132,15 +139,33 @@ function renderCards(): void {
     };
     for (const c of [shapeCard(r), warningCard(r), flagCard(model.checks, reveal)]) if (c) cardsSlot.append(c);
   }
-  const pending = model.error?.scope === 'checks' ? model.error.message : undefined;
+  const streamedNote = model.tensor?.info.streamed
+    ? 'Skipped: this file is streamed in chunks, and the equivalence checks and health flags need the whole tensor in memory.'
+    : undefined;
+  const pending = model.error?.scope === 'checks' ? model.error.message : streamedNote;
   checksSlot.replaceChildren(r ? checkCards(model.checks, pending) : '');
   badges.replaceChildren(flagBadges(model.checks));
 }
 
 function renderBusy(): void {
-  status.textContent = model.busy ? `${model.busy[0].toUpperCase()}${model.busy.slice(1)}...` : '';
+  const p = model.busy ? model.progress : undefined;
+  status.textContent = model.busy ? `${model.busy[0].toUpperCase()}${model.busy.slice(1)}${p ? ` · ${p.text} · ${Math.floor(100 * p.fraction)}%` : '...'}` : '';
+  progressBar.hidden = !p;
+  if (p) progressBar.value = p.fraction;
   cancelButton.hidden = !model.busy;
   app.setAttribute('aria-busy', String(Boolean(model.busy)));
+  renderPartial();
+}
+
+/** The note over a first picture: what it covers, and whether it is still being refined. */
+function renderPartial(): void {
+  const partial = model.result?.partial;
+  partialNote.hidden = !partial;
+  document.body.dataset.partial = partial ? partial.stage : '';
+  if (!partial) return;
+  partialNote.replaceChildren(
+    el('span', { class: 'badge partial' }, 'partial'), ' ',
+    `${partial.text}${model.busy ? ' - refining...' : partial.stage === 'input-only' ? '' : ' - stopped before the end'}`);
 }
 
 function onParamsChanged(params: ResultMessage['params']): void {
@@ -181,6 +206,11 @@ function handle(msg: ToWebview): void {
       return;
     case 'busy':
       model.busy = msg.busy ? msg.what : undefined;
+      model.progress = undefined;
+      renderBusy();
+      return;
+    case 'progress':
+      model.progress = msg;
       renderBusy();
       return;
     case 'result':
@@ -194,6 +224,7 @@ function handle(msg: ToWebview): void {
       exportBar.hidden = false;
       saveState();
       renderHead();
+      renderPartial();
       renderView();
       renderCards();
       return;

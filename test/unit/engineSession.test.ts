@@ -1,11 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from '../../src/engine/analyze';
 import { readNpy, writeNpy } from '../../src/engine/formats/npy';
 import { EngineSession } from '../../src/extension/engineSession';
 import { checkView, toNormParams } from '../../src/extension/panelModel';
-import type { WorkerReply } from '../../src/extension/workerMessages';
+import type { WorkerEvent, WorkerReply } from '../../src/extension/workerMessages';
+import type { SideStats, Summary } from '../../src/engine/stats';
+import { tensor } from '../../src/engine/tensor';
+import type { AnalysisView, PanelParams } from '../../src/protocol/messages';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures/panel');
 const bytes = (name: string) => new Uint8Array(fs.readFileSync(path.join(fixtures, name)));
@@ -89,3 +93,162 @@ describe('engine session (what the worker runs)', () => {
     assert.ok(!noRun.ok && noRun.user, 'export before a successful run is refused');
   });
 });
+
+describe('engine session: streamed files (worker opens the path, chunks within the budget)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-stream-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  // 32 samples x 2 channels x 4 x 4, float32: 4 KiB of data; a 0.006 MiB budget streams it in ~80-element chunks
+  const shape = [32, 2, 4, 4];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * 3 + (i % 32 < 16 ? 1.5 : -0.5) + (i * 7919 % 13) / 13;
+  const npyBytes = writeNpy(tensor('float32', shape, data));
+  const file = path.join(tmp, 'x.npy');
+  fs.writeFileSync(file, npyBytes);
+  const BUDGET = 0.006;
+
+  type Ev = { event: string; stage?: string; view?: AnalysisView; afterPending?: boolean };
+  const collect = () => {
+    const events: Ev[] = [];
+    const emit = (e: WorkerEvent) => events.push(e.event === 'partial'
+      ? { event: 'partial', stage: e.note.stage, view: e.view, afterPending: e.note.afterPending }
+      : { event: 'progress' });
+    return { events, emit, stages: () => events.filter((e) => e.event === 'partial').map((e) => e.stage) };
+  };
+  async function streamed(): Promise<EngineSession> {
+    const s = new EngineSession();
+    const loaded = ok(await s.handleAsync({ kind: 'load', id: 1, label: 'x', name: 'x.npy', path: file, budgetMB: BUDGET, listIfSeveral: true }), 'loaded');
+    assert.deepEqual(loaded.info.shape, shape);
+    assert.deepEqual(loaded.info.streamed, { fileBytes: npyBytes.length, budgetMB: BUDGET });
+    assert.ok(loaded.streamed && loaded.streamed.chunkElements < n / 4, `chunks of ${loaded.streamed?.chunkElements} elements`);
+    assert.ok(s.isStreamed);
+    return s;
+  }
+  const inMemory = (params: PanelParams, bins: number) => {
+    const m = new EngineSession();
+    ok(m.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: npyBytes }), 'loaded');
+    return ok(m.handle({ kind: 'analyze', id: 2, params, bins }), 'analyzed').view;
+  };
+
+  it('sends the first chunk, the moments, then the output\'s two first pictures, in order; the final result is the in-memory one', async () => {
+    const s = await streamed();
+    const { events, emit, stages } = collect();
+    const params: PanelParams = { op: 'group', groups: 2 };
+    const view = ok(await s.handleAsync({ kind: 'analyze', id: 2, params, bins: 20 }, emit), 'analyzed').view;
+    assert.deepEqual(stages(), ['preview', 'moments', 'after-preview', 'after-moments']);
+    const partials = events.filter((e) => e.event === 'partial');
+    // the preview covers one chunk only; "after" is pending until the input is read
+    const preview = partials[0].view!.stats.before.overall;
+    assert.ok(preview.count > 0 && preview.count < n, `preview of ${preview.count} of ${n}`);
+    assert.deepEqual([partials[0].afterPending, partials[1].afterPending, partials[2].afterPending], [true, true, false]);
+    assert.equal(partials[1].view!.stats.before.overall.count, n, 'moments cover the whole file');
+    assert.ok(events.filter((e) => e.event === 'progress').length >= 2);
+    const want = inMemory(params, 20);
+    sameStats(view.stats.before, want.stats.before, 'before');
+    sameStats(view.stats.after, want.stats.after, 'after');
+    assert.deepEqual(view.shape_report, want.shape_report);
+    assert.deepEqual(view.op, want.op);
+    await s.closeStream();
+  });
+
+  it('re-streams only "after" when the layout, groups and bins are unchanged; BatchNorm train gives running stats', async () => {
+    const s = await streamed();
+    ok(await s.handleAsync({ kind: 'analyze', id: 2, params: { op: 'instance' }, bins: 20 }), 'analyzed');
+    const c = collect();
+    const view = ok(await s.handleAsync({ kind: 'analyze', id: 3, params: { op: 'batch' }, bins: 20 }, c.emit), 'analyzed').view;
+    assert.deepEqual(c.stages(), ['after-preview', 'after-moments']);
+    const want = inMemory({ op: 'batch' }, 20);
+    sameStats(view.stats.before, want.stats.before, 'before');
+    assert.equal(view.running?.num_batches_tracked, 1);
+    view.running!.mean.forEach((m, i) => assert.ok(Math.abs(m - want.running!.mean[i]) < 1e-6, `running mean ${i}`));
+    const bins = collect();
+    ok(await s.handleAsync({ kind: 'analyze', id: 4, params: { op: 'batch' }, bins: 10 }, bins.emit), 'analyzed');
+    assert.deepEqual(bins.stages(), ['preview', 'moments', 'after-preview', 'after-moments'], 'new bins: the input is read again');
+    await s.closeStream();
+  });
+
+  it('refuses what needs the whole tensor with one clear message, after the input statistics', async () => {
+    const s = await streamed();
+    const c = collect();
+    const r = await s.handleAsync({ kind: 'analyze', id: 2, params: { op: 'layer', normalized_shape: [32, 2, 4, 4] }, bins: 20 }, c.emit);
+    assert.ok(!r.ok && r.user && /LayerNorm over every dim needs statistics of the whole tensor at once/.test(r.message), JSON.stringify(r));
+    assert.deepEqual(c.stages(), ['preview', 'moments', 'input-only']);
+    const checks = await s.handleAsync({ kind: 'checks', id: 3 });
+    assert.ok(!checks.ok && checks.user && /need the whole tensor in memory/.test(checks.message));
+    const bad = await s.handleAsync({ kind: 'analyze', id: 4, params: { op: 'layer', eps: -1 }, bins: 5 });
+    assert.deepEqual(bad, { id: 4, ok: false, user: true, message: 'eps must be a finite number >= 0, got -1' });
+    await s.closeStream();
+  });
+
+  it('writes a streamed result to a file chunk by chunk, equal to the in-memory .npy', async () => {
+    const s = await streamed();
+    const params: PanelParams = { op: 'group', groups: 2, eps: 0.01 };
+    ok(await s.handleAsync({ kind: 'analyze', id: 2, params, bins: 20 }), 'analyzed');
+    const out = path.join(tmp, 'out.npy');
+    const written = ok(await s.handleAsync({ kind: 'npy', id: 3, path: out, params }), 'npyWritten');
+    const m = new EngineSession();
+    ok(m.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: npyBytes }), 'loaded');
+    ok(m.handle({ kind: 'analyze', id: 2, params, bins: 20 }), 'analyzed');
+    const want = ok(m.handle({ kind: 'npy', id: 3 }), 'npy').bytes;
+    assert.deepEqual(new Uint8Array(fs.readFileSync(out)), want);
+    assert.equal(written.bytes, want.length);
+    const noPath = await s.handleAsync({ kind: 'npy', id: 4 });
+    assert.ok(!noPath.ok && noPath.user && /give a path/.test(noPath.message));
+    await s.closeStream();
+  });
+
+  it('a truncated file and a lying header give one clear message each, before any data is read', async () => {
+    const truncated = path.join(tmp, 'truncated.npy');
+    fs.writeFileSync(truncated, npyBytes.subarray(0, npyBytes.length - 100));
+    const lying = path.join(tmp, 'lying.npy');
+    // the same 128-byte header claiming 10^12 elements, then 128 bytes of data
+    const header = new TextDecoder().decode(npyBytes.subarray(10, 128)).replace('(32, 2, 4, 4)', '(1000000000000,)');
+    const lyingBytes = new Uint8Array(256);
+    lyingBytes.set(npyBytes.subarray(0, 10));
+    lyingBytes.set(new TextEncoder().encode(`${header.slice(0, 117).trimEnd().padEnd(117, ' ')}\n`), 10);
+    lyingBytes.set(npyBytes.subarray(128, 256), 128);
+    fs.writeFileSync(lying, lyingBytes);
+    const s = new EngineSession();
+    const cases: [string, RegExp][] = [
+      [truncated, /^truncated: header says 4096 bytes of data, file has 3996 after the header/],
+      [lying, /^truncated: header says 4000000000000 bytes of data, file has 128 after the header/],
+      [path.join(tmp, 'missing.npy'), /^no such file \(FileNotFound\)$/],
+    ];
+    for (const [p, message] of cases) {
+      const r = await s.handleAsync({ kind: 'load', id: 1, label: 'x', name: path.basename(p), path: p, budgetMB: BUDGET });
+      assert.ok(!r.ok && r.user && message.test(r.message), `${path.basename(p)}: ${JSON.stringify(r)}`);
+      assert.ok(!s.isStreamed);
+    }
+  });
+
+  it('lists .npz and .safetensors members from their headers, then streams the one picked', async () => {
+    const containers = path.resolve(__dirname, '../../../test/fixtures/containers');
+    const s = new EngineSession();
+    const npz = path.join(containers, 'savez_compressed.npz');
+    const listed = ok(await s.handleAsync({ kind: 'load', id: 1, label: 'n', name: 'savez_compressed.npz', path: npz, budgetMB: BUDGET, listIfSeveral: true }), 'several');
+    const m = new EngineSession();
+    const mem = ok(m.handle({ kind: 'load', id: 1, label: 'n', name: 'savez_compressed.npz', bytes: new Uint8Array(fs.readFileSync(npz)), listIfSeveral: true }), 'several');
+    assert.deepEqual(listed.tensors, mem.tensors);
+    const picked = ok(await s.handleAsync({ kind: 'load', id: 2, label: 'n', name: 'savez_compressed.npz', path: npz, budgetMB: BUDGET, selector: listed.tensors[0].selector }), 'loaded');
+    assert.deepEqual(picked.info.shape, listed.tensors[0].shape);
+    ok(await s.handleAsync({ kind: 'load', id: 3, label: 's', name: 'single.safetensors', path: path.join(containers, 'single.safetensors'), budgetMB: BUDGET, listIfSeveral: true }), 'loaded');
+    await s.closeStream();
+  });
+});
+
+/** Streamed statistics equal the in-memory ones: exact counts, histograms, edges and extremes; moments to 1e-12. */
+function sameStats(a: SideStats, b: SideStats, what: string): void {
+  const summary = (x: Summary, y: Summary, w: string) => {
+    assert.deepEqual([x.count, x.nan, x.inf, x.min, x.max], [y.count, y.nan, y.inf, y.min, y.max], `${what} ${w}`);
+    const tol = 1e-12 * Math.max(Math.abs(y.mean ?? 0), y.std ?? 0, 1e-300);
+    assert.ok(Math.abs((x.mean ?? NaN) - (y.mean ?? NaN)) <= tol, `${what} ${w} mean ${x.mean} vs ${y.mean}`);
+    assert.ok(Math.abs((x.std ?? NaN) - (y.std ?? NaN)) <= 1e-12 * Math.max(y.std ?? 0, 1e-300), `${what} ${w} std ${x.std} vs ${y.std}`);
+  };
+  summary(a.overall, b.overall, 'overall');
+  assert.deepEqual(a.edges, b.edges, `${what} edges`);
+  assert.deepEqual(a.overall.histogram, b.overall.histogram, `${what} histogram`);
+  assert.equal(a.channels.length, b.channels.length);
+  a.channels.forEach((c, i) => { summary(c, b.channels[i], `channel ${i}`); assert.deepEqual(c.histogram, b.channels[i].histogram); });
+  assert.equal(a.groups.length, b.groups.length);
+  a.groups.forEach((g, i) => { summary(g, b.groups[i], `group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
+}
