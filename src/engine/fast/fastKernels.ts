@@ -237,7 +237,7 @@ export class FastKernels {
     const { outer, channels: C, inner } = layout;
     const n = outer * C * inner;
     const ranges = statRanges(xs, layout, parts);
-    const accBytes = 7 * C * 8 + C * (bins + 1) * 4;
+    const accBytes = 7 * C * 8 + C * 4 * (bins + 1) * 4; // histograms: [C][4 copies][bins + 1] int32
     const blocks: number[] = [];
     try {
       for (let i = 0; i < ranges.length + 1; i++) {
@@ -251,7 +251,7 @@ export class FastKernels {
         f.fill(0);
         f.fill(Infinity, C, 2 * C);
         f.fill(-Infinity, 2 * C, 3 * C);
-        new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * (bins + 1)).fill(0);
+        new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * 4 * (bins + 1)).fill(0);
       }
       yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, blocks[i]] }));
 
@@ -290,12 +290,12 @@ export class FastKernels {
       const hist: number[][] = accs.map(() => new Array<number>(bins).fill(0));
       for (let i = 0; i < ranges.length; i++) {
         const f = this.arena.f64(blocks[i], 7 * C);
-        const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * (bins + 1));
+        const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * 4 * (bins + 1));
         for (let c = 0; c < C; c++) {
           accs[c].m2 += f[5 * C + c];
           accs[c].comp += f[6 * C + c];
           const hc = hist[c];
-          for (let b = 0, o = c * (bins + 1); b < bins; b++) hc[b] += h[o + b];
+          for (let k = 0; k < 4; k++) for (let b = 0, o = (4 * c + k) * (bins + 1); b < bins; b++) hc[b] += h[o + b];
         }
       }
       return finishSide(accs, hist, plan.edges, groups);

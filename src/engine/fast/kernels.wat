@@ -597,8 +597,8 @@
 
   ;; ---- Statistics (stats.ts sideStats) over a C-order tensor viewed as (outer, C, inner) ----
   ;; One part's accumulators at $acc, for C channels: float64 arrays sum | min | max | nan | inf | m2 | comp
-  ;; (7 * C * 8 bytes), then int32 histogram counts [C][bins + 1] (slot `bins` takes non-finite values and is
-  ;; ignored). A job covers outer rows [o0, o1) and channels [c0, c1); jobs of one phase write separate
+  ;; (7 * C * 8 bytes), then int32 histogram counts [C][4][bins + 1] (four copies per channel, summed by the
+  ;; caller; slot `bins` takes non-finite values and is ignored). A job covers outer rows [o0, o1) and channels [c0, c1); jobs of one phase write separate
   ;; accumulators, merged by the caller. Exact where stats.ts is exact: min, max (compared as `v < min`), NaN,
   ;; Inf and histogram bins (the same float64 formula floor((v - lo) * scale), clamped); sums in another order.
 
@@ -612,51 +612,38 @@
   (global $bcomp (mut f64) (f64.const 0))
 
   ;; Pass 1 over n float32 at p: $bs = sum of the finite values, $bmin/$bmax their min/max (+Inf/-Inf when
-  ;; none), $bnan the NaN count, $bfin the finite count.
+  ;; none), $bnan the NaN count, $bfin the finite count. min/max compare in float32 (exact), sums in float64.
   (func $blk1 (param $p i32) (param $n i32)
-    (local $end i32) (local $e4 i32) (local $v v128) (local $f v128) (local $Z v128) (local $PI v128) (local $NI v128)
-    (local $s0 v128) (local $s1 v128) (local $mn0 v128) (local $mn1 v128) (local $mx0 v128) (local $mx1 v128)
-    (local $cn v128) (local $cf v128) (local $t f64) (local $s f64) (local $mn f64) (local $mx f64)
-    (local $nan i32) (local $fin i32)
+    (local $end i32) (local $e4 i32) (local $w v128) (local $f v128) (local $Z v128) (local $PI v128) (local $NI v128)
+    (local $s0 v128) (local $s1 v128) (local $mn v128) (local $mx v128) (local $cn v128) (local $cf v128)
+    (local $t f64) (local $s f64) (local $mnf f64) (local $mxf f64) (local $nan i32) (local $fin i32)
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
-    (local.set $PI (f64x2.splat (f64.const inf)))
-    (local.set $NI (f64x2.splat (f64.const -inf)))
-    (local.set $mn0 (local.get $PI))
-    (local.set $mn1 (local.get $PI))
-    (local.set $mx0 (local.get $NI))
-    (local.set $mx1 (local.get $NI))
+    (local.set $PI (f32x4.splat (f32.const inf)))
+    (local.set $NI (f32x4.splat (f32.const -inf)))
+    (local.set $mn (local.get $PI))
+    (local.set $mx (local.get $NI))
     (block $out4
       (loop $l4
         (br_if $out4 (i32.ge_u (local.get $p) (local.get $e4)))
-        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
-        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
-        (local.set $s0 (f64x2.add (local.get $s0) (v128.and (local.get $v) (local.get $f))))
-        (local.set $mn0 (f64x2.pmin (local.get $mn0) (v128.bitselect (local.get $v) (local.get $PI) (local.get $f))))
-        (local.set $mx0 (f64x2.pmax (local.get $mx0) (v128.bitselect (local.get $v) (local.get $NI) (local.get $f))))
-        (local.set $cn (i64x2.sub (local.get $cn) (f64x2.ne (local.get $v) (local.get $v))))
-        (local.set $cf (i64x2.sub (local.get $cf) (local.get $f)))
-        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
-        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
-        (local.set $s1 (f64x2.add (local.get $s1) (v128.and (local.get $v) (local.get $f))))
-        (local.set $mn1 (f64x2.pmin (local.get $mn1) (v128.bitselect (local.get $v) (local.get $PI) (local.get $f))))
-        (local.set $mx1 (f64x2.pmax (local.get $mx1) (v128.bitselect (local.get $v) (local.get $NI) (local.get $f))))
-        (local.set $cn (i64x2.sub (local.get $cn) (f64x2.ne (local.get $v) (local.get $v))))
-        (local.set $cf (i64x2.sub (local.get $cf) (local.get $f)))
+        (local.set $w (v128.load (local.get $p)))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
+        (local.set $mn (f32x4.pmin (local.get $mn) (v128.bitselect (local.get $w) (local.get $PI) (local.get $f))))
+        (local.set $mx (f32x4.pmax (local.get $mx) (v128.bitselect (local.get $w) (local.get $NI) (local.get $f))))
+        (local.set $cn (i32x4.sub (local.get $cn) (f32x4.ne (local.get $w) (local.get $w))))
+        (local.set $cf (i32x4.sub (local.get $cf) (local.get $f)))
+        (local.set $w (v128.and (local.get $w) (local.get $f)))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $w))))
+        (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w)))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $l4)))
     (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
     (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
-    (local.set $mn0 (f64x2.pmin (local.get $mn0) (local.get $mn1)))
-    (local.set $mn (f64x2.extract_lane 0 (local.get $mn0)))
-    (local.set $t (f64x2.extract_lane 1 (local.get $mn0)))
-    (if (f64.lt (local.get $t) (local.get $mn)) (then (local.set $mn (local.get $t))))
-    (local.set $mx0 (f64x2.pmax (local.get $mx0) (local.get $mx1)))
-    (local.set $mx (f64x2.extract_lane 0 (local.get $mx0)))
-    (local.set $t (f64x2.extract_lane 1 (local.get $mx0)))
-    (if (f64.gt (local.get $t) (local.get $mx)) (then (local.set $mx (local.get $t))))
-    (local.set $nan (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $cn)) (i64x2.extract_lane 1 (local.get $cn)))))
-    (local.set $fin (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $cf)) (i64x2.extract_lane 1 (local.get $cf)))))
+    (local.set $mnf (call $min4 (local.get $mn)))
+    (local.set $mxf (f64.neg (call $min4 (f32x4.neg (local.get $mx)))))
+    (local.set $nan (call $sum4 (local.get $cn)))
+    (local.set $fin (call $sum4 (local.get $cf)))
     (block $out1
       (loop $l1
         (br_if $out1 (i32.ge_u (local.get $p) (local.get $end)))
@@ -664,17 +651,28 @@
         (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
           (then
             (local.set $s (f64.add (local.get $s) (local.get $t)))
-            (if (f64.lt (local.get $t) (local.get $mn)) (then (local.set $mn (local.get $t))))
-            (if (f64.gt (local.get $t) (local.get $mx)) (then (local.set $mx (local.get $t))))
+            (if (f64.lt (local.get $t) (local.get $mnf)) (then (local.set $mnf (local.get $t))))
+            (if (f64.gt (local.get $t) (local.get $mxf)) (then (local.set $mxf (local.get $t))))
             (local.set $fin (i32.add (local.get $fin) (i32.const 1))))
           (else (if (f64.ne (local.get $t) (local.get $t)) (then (local.set $nan (i32.add (local.get $nan) (i32.const 1)))))))
         (local.set $p (i32.add (local.get $p) (i32.const 4)))
         (br $l1)))
     (global.set $bs (local.get $s))
-    (global.set $bmin (local.get $mn))
-    (global.set $bmax (local.get $mx))
+    (global.set $bmin (local.get $mnf))
+    (global.set $bmax (local.get $mxf))
     (global.set $bnan (local.get $nan))
     (global.set $bfin (local.get $fin)))
+
+  ;; The least of four float32 lanes (no NaN), as float64.
+  (func $min4 (param $v v128) (result f64)
+    (local.set $v (f32x4.pmin (local.get $v) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (local.set $v (f32x4.pmin (local.get $v) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $v) (local.get $v))))
+    (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v))))
+
+  ;; The sum of four int32 lanes.
+  (func $sum4 (param $v v128) (result i32)
+    (i32.add (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v)))
+      (i32.add (i32x4.extract_lane 2 (local.get $v)) (i32x4.extract_lane 3 (local.get $v)))))
 
   ;; Adds one block's pass-1 results ($blk1's globals, n elements) to channel c of the accumulators at a.
   (func $acc1 (param $a i32) (param $C8 i32) (param $c i32) (param $n i32)
@@ -692,37 +690,58 @@
       (f64.convert_i32_u (i32.sub (i32.sub (local.get $n) (global.get $bfin)) (global.get $bnan))))))
 
   ;; Pass 2 over n float32 at p: $bm2 = sum (v - mean)^2 and $bcomp = sum (v - mean) over the finite values;
-  ;; histogram counts (int32 at h, bins + 1 slots) incremented at b = floor((v - lo) * scale) clamped to
-  ;; [0, bins - 1] (slot bins for non-finite values).
+  ;; histogram counts incremented at b = floor((v - lo) * scale) clamped to [0, bins - 1] (slot bins for
+  ;; non-finite values). h holds 4 copies of bins + 1 int32 counts, one per SIMD lane (no lane waits for another's
+  ;; increment of the same bin); the caller adds them up.
   (func $blk2 (param $p i32) (param $n i32) (param $mean f64) (param $lo f64) (param $scale f64) (param $bins i32) (param $h i32)
-    (local $end i32) (local $e2 i32) (local $v v128) (local $f v128) (local $d v128) (local $Z v128)
-    (local $M v128) (local $L v128) (local $S v128) (local $BM v128) (local $BN v128) (local $bi v128)
+    (local $end i32) (local $e4 i32) (local $w v128) (local $f v128) (local $v v128) (local $d v128) (local $Z v128)
+    (local $M v128) (local $L v128) (local $S v128) (local $BM v128) (local $BN v128) (local $HO v128) (local $bi v128)
     (local $m2 v128) (local $cp v128) (local $t f64) (local $dd f64) (local $s2 f64) (local $sc f64) (local $b i32) (local $a i32)
+    (local $hs i32)
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
-    (local.set $e2 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
     (local.set $M (f64x2.splat (local.get $mean)))
     (local.set $L (f64x2.splat (local.get $lo)))
     (local.set $S (f64x2.splat (local.get $scale)))
     (local.set $BM (i32x4.splat (i32.sub (local.get $bins) (i32.const 1))))
     (local.set $BN (i32x4.splat (local.get $bins)))
-    (block $out2
-      (loop $l2
-        (br_if $out2 (i32.ge_u (local.get $p) (local.get $e2)))
-        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
-        (local.set $f (f64x2.eq (f64x2.sub (local.get $v) (local.get $v)) (local.get $Z)))
-        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M)) (local.get $f)))
+    ;; byte offsets of the four copies: h + lane * (bins + 1) * 4
+    (local.set $hs (i32.shl (i32.add (local.get $bins) (i32.const 1)) (i32.const 2)))
+    (local.set $HO (i32x4.add (i32x4.splat (local.get $h))
+      (i32x4.mul (i32x4.splat (local.get $hs)) (v128.const i32x4 0 1 2 3))))
+    (block $out4
+      (loop $l4
+        (br_if $out4 (i32.ge_u (local.get $p) (local.get $e4)))
+        (local.set $w (v128.load (local.get $p)))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
+        ;; lanes 0, 1
+        (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
+        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
+          (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $f) (local.get $f))))
         (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
         (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
         (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.floor (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+        ;; lanes 2, 3
+        (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
+        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
+          (i8x16.shuffle 8 9 10 11 8 9 10 11 12 13 14 15 12 13 14 15 (local.get $f) (local.get $f))))
+        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+        (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
+          (i32x4.trunc_sat_f64x2_s_zero (f64x2.floor (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))))
         (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
-        (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN)
-          (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $f) (local.get $f))))
-        (local.set $a (i32.add (local.get $h) (i32.shl (i32x4.extract_lane 0 (local.get $bi)) (i32.const 2))))
+        (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN) (local.get $f)))
+        (local.set $bi (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $HO)))
+        (local.set $a (i32x4.extract_lane 0 (local.get $bi)))
         (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $a (i32.add (local.get $h) (i32.shl (i32x4.extract_lane 1 (local.get $bi)) (i32.const 2))))
+        (local.set $a (i32x4.extract_lane 1 (local.get $bi)))
         (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $p (i32.add (local.get $p) (i32.const 8)))
-        (br $l2)))
+        (local.set $a (i32x4.extract_lane 2 (local.get $bi)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $a (i32x4.extract_lane 3 (local.get $bi)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $l4)))
     (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $m2)) (f64x2.extract_lane 1 (local.get $m2))))
     (local.set $sc (f64.add (f64x2.extract_lane 0 (local.get $cp)) (f64x2.extract_lane 1 (local.get $cp))))
     (block $out1
@@ -793,7 +812,7 @@
             (call $blk2 (local.get $p) (local.get $inner)
               (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))
               (local.get $lo) (local.get $scale) (local.get $bins)
-              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 2))))
+              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 4))))
             (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (global.get $bm2)))
             (local.set $a (i32.add (local.get $a) (local.get $C8)))
@@ -865,8 +884,8 @@
               (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
               (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
               (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
-              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
-                (local.get $b)) (i32.const 2))))
+              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
+                (i32.const 2)) (local.get $b)) (i32.const 2))))
               (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
             (local.set $p (i32.add (local.get $p) (i32.const 4)))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
