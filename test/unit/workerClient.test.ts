@@ -1,7 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError, EngineError, WorkerClient } from '../../src/extension/workerClient';
+import { writeNpy } from '../../src/engine/formats/npy';
+import { tensor } from '../../src/engine/tensor';
+import { CancelledError, ClientEvent, EngineError, WorkerClient } from '../../src/extension/workerClient';
 
 const repo = path.resolve(__dirname, '../../..');
 const workerJs = path.join(repo, 'dist/worker.js');
@@ -37,5 +40,45 @@ describe('worker client (dist/worker.js on a worker thread)', function () {
     await assert.rejects(pending, CancelledError);
     const view = await client.analyze({ op: 'instance' }, 10);
     assert.deepEqual(view.input.shape, [2, 4, 3, 3]);
+  });
+
+  describe('streamed file (the worker opens the path)', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-client-'));
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // 256 x 4 x 16 x 16 float32 (1 MiB) within 0.1 MiB: chunks of ~1,000-2,000 elements, so over 100 per pass
+    const shape = [256, 4, 16, 16];
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = Math.cos(i * 0.01) + (i % 7);
+    const file = path.join(tmp, 'big.npy');
+    fs.writeFileSync(file, writeNpy(tensor('float32', shape, data)));
+
+    it('streams with events in order, and a cancel mid-stream stops it; the next run re-opens the file', async () => {
+      const loaded = await client.load({ label: 'big', name: 'big.npy', path: file, budgetMB: 0.1 });
+      assert.equal(loaded.kind, 'loaded');
+      assert.ok(loaded.kind === 'loaded' && loaded.streamed && loaded.streamed.chunkElements < data.length / 50);
+      const seen: ClientEvent[] = [];
+      let cancelledAt = -1;
+      const run = client.analyze({ op: 'instance' }, 16, (e) => {
+        seen.push(e);
+        if (e.event === 'partial' && cancelledAt < 0) {
+          cancelledAt = seen.length;
+          client.cancel();
+        }
+      });
+      await assert.rejects(run, CancelledError);
+      assert.equal(seen.length, cancelledAt, 'no event after the cancel');
+      assert.ok(seen.every((e) => e.event !== 'partial' || e.note.stage === 'preview'));
+      const stages: string[] = [];
+      let fractions: number[] = [];
+      const view = await client.analyze({ op: 'instance' }, 16, (e) => {
+        if (e.event === 'partial') stages.push(e.note.stage);
+        else fractions.push(e.fraction);
+      });
+      assert.deepEqual(stages, ['preview', 'moments', 'after-preview', 'after-moments']);
+      assert.ok(fractions.length > 2 && fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), 'progress grows');
+      fractions = [];
+      assert.equal(view.stats.before.overall.count, data.length);
+      await assert.rejects(client.checks(), (e: unknown) => e instanceof EngineError && /need the whole tensor in memory/.test(e.message));
+    });
   });
 });
