@@ -39,10 +39,11 @@ function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
 }
 
 /** Runs every phase of a steps generator in this thread, each job in turn (as a pool would across threads). */
-function drive<T>(fast: FastKernels, run: Generator<Job[], T, void>, parts: number): T {
+function drive<T>(fast: FastKernels, run: Generator<Job[], T, void>, parts: number, ran: Job[][] = []): T {
   for (let r = run.next(); ; r = run.next()) {
     if (r.done) return r.value;
     assert.ok(r.value.length >= 1 && r.value.length <= parts, `a phase holds 1..${parts} jobs, got ${r.value.length}`);
+    ran.push(r.value);
     for (const job of r.value) runJob(fast.kernels, job);
   }
 }
@@ -267,8 +268,14 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
         const spec = specOf(x, p);
         assert.ok(spec.groups.length === (p.op === 'group' ? p.groups : 0));
         const plain = fast.normalize(x, p);
-        const r = drive(fast, fast.normalizeWithStatsSteps(x, p, spec, parts), parts);
+        const phases: Job[][] = [];
+        const r = drive(fast, fast.normalizeWithStatsSteps(x, p, spec, parts), parts, phases);
         assert.equal(r.kernels, 'wasm');
+        // BatchNorm, GroupNorm, InstanceNorm: pass 1 of both sides rides on the write pass (no stats1 phase);
+        // LayerNorm, RMSNorm: one stats1 phase per side. Pass 2: one stats2 phase per side.
+        const count = (fn: string): number => phases.filter((ph) => ph.every((j) => j.fn === fn)).length;
+        assert.equal(count('stats1_f32'), p.op === 'layer' || p.op === 'rms' ? 2 : 0, 'pass-1 phases');
+        assert.equal(count('stats2_f32'), 2, 'pass-2 phases');
         assert.deepStrictEqual(r.output.data, plain.output.data, 'output bit for bit');
         assert.deepStrictEqual(r.running_mean?.data, plain.running_mean?.data);
         assert.deepStrictEqual(r.moments, plain.moments);

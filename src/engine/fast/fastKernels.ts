@@ -27,11 +27,12 @@ import { Arena, SharedMemoryLike } from './arena';
 /** The exported kernels of kernels.wat (addresses are byte offsets into the shared memory). */
 export interface KernelExports {
   group_f32(x: number, o: number, r0: number, r1: number, G: number, cpg: number, S: number, eps: number,
-    w: number, b: number, batch: number, stats: number): void;
+    w: number, b: number, batch: number, stats: number, accIn: number, accOut: number): void;
   layer_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, b: number, stats: number): void;
   rms_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, stats: number): void;
   bn_sums_f32(x: number, n0: number, n1: number, C: number, S: number, shift: number, sd: number, sq: number): void;
-  bn_apply_f32(x: number, o: number, n0: number, n1: number, C: number, S: number, k: number, scale: number, shift: number): void;
+  bn_apply_f32(x: number, o: number, n0: number, n1: number, C: number, S: number, k: number, scale: number, shift: number,
+    accIn: number, accOut: number): void;
   stats1_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, acc: number): void;
   stats2_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, lo: number, scale: number,
     bins: number, means: number, acc: number): void;
@@ -234,59 +235,92 @@ export class FastKernels {
   private *statsAt(
     xs: number, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], parts: number,
   ): Generator<Job[], SideStats, void> {
-    const { outer, channels: C, inner } = layout;
-    const n = outer * C * inner;
+    const C = layout.channels;
     const ranges = statRanges(xs, layout, parts);
-    const accBytes = 7 * C * 8 + C * 4 * (bins + 1) * 4; // histograms: [C][4 copies][bins + 1] int32
+    const blocks = this.pass1Blocks(ranges.length, C);
+    try {
+      if (blocks === null) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups);
+      yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, blocks[i]] }));
+      return yield* this.pass2(xs, layout, bins, groups, parts, this.mergePass1(xs, layout, blocks));
+    } finally {
+      for (const s of blocks ?? []) this.arena.release(s);
+    }
+  }
+
+  /** `count` blocks of pass-1 accumulators for C channels (float64 sum | min | max | nan | inf), or null. */
+  private pass1Blocks(count: number, C: number): number[] | null {
+    const blocks: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const s = this.arena.alloc(5 * C * 8);
+      if (s < 0) {
+        for (const b of blocks) this.arena.release(b);
+        return null;
+      }
+      const f = this.arena.f64(s, 5 * C);
+      f.fill(0);
+      f.fill(Infinity, C, 2 * C);
+      f.fill(-Infinity, 2 * C, 3 * C);
+      blocks.push(s);
+    }
+    return blocks;
+  }
+
+  /** The channels' accumulators from the pass-1 blocks of all parts (values at xs, for a zero's sign). */
+  private mergePass1(xs: number, layout: ChannelLayout, blocks: readonly number[]): ChannelAccumulator[] {
+    const { outer, channels: C, inner } = layout;
+    const accs: ChannelAccumulator[] = [];
+    for (let c = 0; c < C; c++) {
+      const a = newAccumulator();
+      a.count = outer * inner;
+      accs.push(a);
+    }
+    for (const block of blocks) {
+      const f = this.arena.f64(block, 5 * C);
+      for (let c = 0; c < C; c++) {
+        const a = accs[c];
+        a.sum += f[c];
+        if (f[C + c] < a.min) a.min = f[C + c];
+        if (f[2 * C + c] > a.max) a.max = f[2 * C + c];
+        a.nan += f[3 * C + c];
+        a.inf += f[4 * C + c];
+      }
+    }
+    const x = this.arena.f32(xs, outer * C * inner);
+    for (let c = 0; c < C; c++) {
+      const a = accs[c];
+      a.finite = a.count - a.nan - a.inf;
+      // stats.ts keeps the first of equal values (`v < min`): only the sign of a zero can tell them apart
+      if (a.min === 0) a.min = firstZero(x, layout, c);
+      if (a.max === 0) a.max = firstZero(x, layout, c);
+    }
+    return accs;
+  }
+
+  /** Pass 2 (squared deviations, histograms) over the values at xs, after pass 1 gave `accs`; the side's stats. */
+  private *pass2(
+    xs: number, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], parts: number,
+    accs: ChannelAccumulator[],
+  ): Generator<Job[], SideStats, void> {
+    const C = layout.channels;
+    const plan = histogramPlan(accs, bins);
+    const ranges = statRanges(xs, layout, parts);
+    // per part: float64 sum | min | max | nan | inf | m2 | comp (the first five unused here), then histograms
+    // [C][4 copies][bins + 1] int32; then the means
+    const accBytes = 7 * C * 8 + C * 4 * (bins + 1) * 4;
     const blocks: number[] = [];
     try {
-      for (let i = 0; i < ranges.length + 1; i++) {
+      for (let i = 0; i <= ranges.length; i++) {
         const s = this.arena.alloc(i < ranges.length ? accBytes : C * 8);
-        if (s < 0) return sideStats(this.arena.f32(xs, n), layout, bins, groups); // the memory is full
+        if (s < 0) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups); // memory full
         blocks.push(s);
       }
       const meansAt = blocks[ranges.length];
-      for (let i = 0; i < ranges.length; i++) {
-        const f = this.arena.f64(blocks[i], 7 * C);
-        f.fill(0);
-        f.fill(Infinity, C, 2 * C);
-        f.fill(-Infinity, 2 * C, 3 * C);
-        new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * 4 * (bins + 1)).fill(0);
-      }
-      yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, blocks[i]] }));
-
-      const accs: ChannelAccumulator[] = [];
-      for (let c = 0; c < C; c++) {
-        const a = newAccumulator();
-        a.count = outer * inner;
-        accs.push(a);
-      }
-      for (let i = 0; i < ranges.length; i++) {
-        const f = this.arena.f64(blocks[i], 7 * C);
-        for (let c = 0; c < C; c++) {
-          const a = accs[c];
-          a.sum += f[c];
-          if (f[C + c] < a.min) a.min = f[C + c];
-          if (f[2 * C + c] > a.max) a.max = f[2 * C + c];
-          a.nan += f[3 * C + c];
-          a.inf += f[4 * C + c];
-        }
-      }
-      const x = this.arena.f32(xs, n);
-      for (let c = 0; c < C; c++) {
-        const a = accs[c];
-        a.finite = a.count - a.nan - a.inf;
-        // stats.ts keeps the first of equal values (`v < min`): only the sign of a zero can tell them apart
-        if (a.min === 0) a.min = firstZero(x, layout, c);
-        if (a.max === 0) a.max = firstZero(x, layout, c);
-      }
-      const plan = histogramPlan(accs, bins);
+      for (let i = 0; i < ranges.length; i++) new Uint8Array(this.memory.buffer, blocks[i], accBytes).fill(0);
       this.arena.f64(meansAt, C).set(plan.means);
       yield ranges.map((r, i) => ({
         fn: 'stats2_f32' as const,
         args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i]],
       }));
-
       const hist: number[][] = accs.map(() => new Array<number>(bins).fill(0));
       for (let i = 0; i < ranges.length; i++) {
         const f = this.arena.f64(blocks[i], 7 * C);
@@ -307,6 +341,9 @@ export class FastKernels {
   private *opSteps(x: Tensor, p: NormParams, parts: number, spec: StatsSpec | null): Generator<Job[], FastOutput, void> {
     const plan = planOf(x, p); // validates (throws as normalize would)
     const n = numel(x.shape);
+    if (spec !== null && spec.layout.outer * spec.layout.channels * spec.layout.inner !== n) {
+      throw new NormScopeError(`statistics layout (${spec.layout.outer}, ${spec.layout.channels}, ${spec.layout.inner}) does not match ${n} elements`);
+    }
     /** The reference path (with the TypeScript statistics when asked for). */
     const reference = (): FastOutput => {
       const out = normalize(x, p);
@@ -359,20 +396,42 @@ export class FastKernels {
       }
       const os = transpose ? tStart : outStart;
 
+      // Statistics (when asked for) over the data the kernels see: a channels-last tensor's channels are those
+      // of its canonical (N, C, S) copy, value for value. BatchNorm, GroupNorm and InstanceNorm write the output
+      // channel block by channel block: their write pass takes pass 1 of both sides (fused); LayerNorm and
+      // RMSNorm (rows across channels) get separate pass-1 phases.
+      const bins = spec?.bins ?? DEFAULT_BINS;
+      const groups = spec?.groups ?? [];
+      const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
+      const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec?.layout;
+      const fuse = spec !== null && lay !== undefined && channelOp && (canonical || !transpose)
+        && lay.outer === g.N && lay.channels === g.C && lay.inner === g.S;
+      let fused: { in: number[]; out: number[] } | null = null;
+      if (fuse) {
+        const bi = this.pass1Blocks(parts, g.C);
+        const bo = bi && this.pass1Blocks(parts, g.C);
+        if (bi) temps.push(...bi);
+        if (bo) temps.push(...bo);
+        if (bi && bo) fused = { in: bi, out: bo };
+      }
+      const accArgs = (i: number): [number, number] => (fused ? [fused.in[i], fused.out[i]] : [0, 0]);
+
       let extra: Partial<FastOutput> = {};
       if (p.op === 'batch') {
-        extra = yield* this.batchSteps(plan, p, xs, os, parts, alloc, f64);
+        extra = yield* this.batchSteps(plan, p, xs, os, parts, alloc, f64, accArgs);
       } else {
         const rows = plan.report.num_stat_groups;
         const statsStart = alloc(rows * 16);
         const K = plan.report.stat_group_size;
-        let job: (r0: number, r1: number) => Job;
+        let job: (r0: number, r1: number, i: number) => Job;
         if (p.op === 'group' || p.op === 'instance') {
           const G = p.op === 'group' ? plan.resolved.groups ?? 1 : g.C;
           const w = f64(valuesOf(p.weight), g.C);
           const b = f64(valuesOf(p.bias), g.C);
           const batch = p.op === 'instance' ? 1 : 0;
-          job = (r0, r1) => ({ fn: 'group_f32', args: [xs, os, r0, r1, G, g.C / G, g.S, plan.resolved.eps, w, b, batch, statsStart] });
+          job = (r0, r1, i) => ({
+            fn: 'group_f32', args: [xs, os, r0, r1, G, g.C / G, g.S, plan.resolved.eps, w, b, batch, statsStart, ...accArgs(i)],
+          });
         } else if (p.op === 'layer') {
           const affine = p.weight !== undefined || p.bias !== undefined;
           const w = affine ? f64(valuesOf(p.weight) ?? new Float64Array(K).fill(1), K) : 0;
@@ -382,7 +441,7 @@ export class FastKernels {
           const w = f64(valuesOf(p.weight), K);
           job = (r0, r1) => ({ fn: 'rms_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, statsStart] });
         }
-        yield split(rows, parts).map(([r0, r1]) => job(r0, r1));
+        yield split(rows, parts).map(([r0, r1], i) => job(r0, r1, i));
         const st = this.arena.f64(statsStart, rows * 2);
         const mean = new Float64Array(rows);
         const variance = new Float64Array(rows);
@@ -390,15 +449,11 @@ export class FastKernels {
         extra = { moments: { mean, var: variance } };
       }
       let stats: FastStatsOutput['stats'] | undefined;
-      const bins = spec?.bins ?? DEFAULT_BINS;
-      const groups = spec?.groups ?? [];
-      // the statistics of a channels-last tensor are those of its canonical (N, C, S) copy, channel by channel
-      const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
-      if (spec !== null && spec.layout.outer * spec.layout.channels * spec.layout.inner !== n) {
-        throw new NormScopeError(`statistics layout (${spec.layout.outer}, ${spec.layout.channels}, ${spec.layout.inner}) does not match ${n} elements`);
-      }
-      if (spec !== null && (canonical || !transpose)) {
-        const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec.layout;
+      if (fused && lay) {
+        const before = yield* this.pass2(xs, lay, bins, groups, parts, this.mergePass1(xs, lay, fused.in));
+        const after = yield* this.pass2(os, lay, bins, groups, parts, this.mergePass1(os, lay, fused.out));
+        stats = { before, after };
+      } else if (spec !== null && lay !== undefined && (canonical || !transpose)) {
         const before = yield* this.statsAt(xs, lay, bins, groups, parts);
         const after = yield* this.statsAt(os, lay, bins, groups, parts);
         stats = { before, after };
@@ -426,6 +481,7 @@ export class FastKernels {
   private *batchSteps(
     plan: OpPlan, p: NormParams, xs: number, os: number, parts: number,
     alloc: (bytes: number) => number, f64: (v: ArrayLike<number> | null, len: number) => number,
+    accArgs: (part: number) => [number, number],
   ): Generator<Job[], Partial<FastOutput>, void> {
     const { N, C, S } = plan.geometry;
     const train = plan.resolved.mode === 'train';
@@ -497,7 +553,7 @@ export class FastKernels {
     }
     if (N * C * S > 0) {
       const k = f64(shift, C), sc = f64(scale, C), bi = f64(bias, C);
-      yield ranges.map(([n0, n1]) => ({ fn: 'bn_apply_f32' as const, args: [xs, os, n0, n1, C, S, k, sc, bi] }));
+      yield ranges.map(([n0, n1], i) => ({ fn: 'bn_apply_f32' as const, args: [xs, os, n0, n1, C, S, k, sc, bi, ...accArgs(i)] }));
     }
     if (!train) return {};
 

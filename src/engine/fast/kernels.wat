@@ -309,10 +309,11 @@
 
   ;; GroupNorm / InstanceNorm over canonical (N, C, S) data seen as rows of cpg*S elements (row r = sample
   ;; r / G, group r % G): rows [r0, r1) get their mean and variance (into stats[r] when stats != 0) and are
-  ;; normalized with per-channel scale inv * w[c] (w != 0) and shift b[c] (b != 0).
+  ;; normalized with per-channel scale inv * w[c] (w != 0) and shift b[c] (b != 0). With ai != 0 (then ao != 0)
+  ;; the write pass adds the pass-1 statistics of input and output per channel to the accumulators at ai, ao.
   (func (export "group_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $G i32)
         (param $cpg i32) (param $S i32) (param $eps f64) (param $w i32) (param $b i32) (param $batch i32)
-        (param $stats i32)
+        (param $stats i32) (param $ai i32) (param $ao i32)
     (local $len i32) (local $row i32) (local $k i32) (local $c i32) (local $inv f64) (local $a f64) (local $off i32) (local $ch i32)
     (local.set $len (i32.mul (local.get $cpg) (local.get $S)))
     (global.set $plain (i32.const 1))
@@ -336,12 +337,23 @@
             (local.set $a (if (result f64) (local.get $w)
               (then (f64.mul (local.get $inv) (f64.load (i32.add (local.get $w) (local.get $ch)))))
               (else (local.get $inv))))
-            (call $affine
-              (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
-              (global.get $k) (local.get $a)
-              (f64.sub
-                (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
-                (f64.mul (global.get $dm) (local.get $a))))
+            (if (local.get $ai)
+              (then
+                (call $affine_st
+                  (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+                  (global.get $k) (local.get $a)
+                  (f64.sub
+                    (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
+                    (f64.mul (global.get $dm) (local.get $a))))
+                (call $acc_st (local.get $ai) (local.get $ao) (i32.shl (i32.mul (local.get $G) (local.get $cpg)) (i32.const 3))
+                  (i32.add (local.get $c) (local.get $k)) (local.get $S)))
+              (else
+                (call $affine
+                  (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+                  (global.get $k) (local.get $a)
+                  (f64.sub
+                    (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
+                    (f64.mul (global.get $dm) (local.get $a))))))
             (local.set $off (i32.add (local.get $off) (i32.shl (local.get $S) (i32.const 2))))
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
             (br $chans)))
@@ -572,8 +584,10 @@
         (br $samples))))
 
   ;; BatchNorm output over canonical (N, C, S) data, samples [n0, n1): out = (x - k[c]) * scale[c] + shift[c].
+  ;; With ai != 0 (then ao != 0 too) the pass-1 statistics of the input and of the output per channel are added
+  ;; to the accumulators at ai and ao (see stats1_f32).
   (func (export "bn_apply_f32") (param $x i32) (param $o i32) (param $n0 i32) (param $n1 i32) (param $C i32)
-        (param $S i32) (param $mean i32) (param $scale i32) (param $shift i32)
+        (param $S i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $ai i32) (param $ao i32)
     (local $n i32) (local $c i32) (local $off i32) (local $ch i32)
     (local.set $n (local.get $n0))
     (block $done
@@ -585,10 +599,18 @@
           (loop $chans
             (br_if $cdone (i32.ge_u (local.get $c) (local.get $C)))
             (local.set $ch (i32.shl (local.get $c) (i32.const 3)))
-            (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
-              (f64.load (i32.add (local.get $mean) (local.get $ch)))
-              (f64.load (i32.add (local.get $scale) (local.get $ch)))
-              (f64.load (i32.add (local.get $shift) (local.get $ch))))
+            (if (local.get $ai)
+              (then
+                (call $affine_st (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+                  (f64.load (i32.add (local.get $mean) (local.get $ch)))
+                  (f64.load (i32.add (local.get $scale) (local.get $ch)))
+                  (f64.load (i32.add (local.get $shift) (local.get $ch))))
+                (call $acc_st (local.get $ai) (local.get $ao) (i32.shl (local.get $C) (i32.const 3)) (local.get $c) (local.get $S)))
+              (else
+                (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+                  (f64.load (i32.add (local.get $mean) (local.get $ch)))
+                  (f64.load (i32.add (local.get $scale) (local.get $ch)))
+                  (f64.load (i32.add (local.get $shift) (local.get $ch))))))
             (local.set $off (i32.add (local.get $off) (i32.shl (local.get $S) (i32.const 2))))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $chans)))
@@ -674,20 +696,163 @@
     (i32.add (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v)))
       (i32.add (i32x4.extract_lane 2 (local.get $v)) (i32x4.extract_lane 3 (local.get $v)))))
 
-  ;; Adds one block's pass-1 results ($blk1's globals, n elements) to channel c of the accumulators at a.
+  ;; Adds one block's pass-1 results (n elements: sum, min, max, NaN count, finite count) to channel c of the
+  ;; accumulators at a (C8 = 8 C).
   (func $acc1 (param $a i32) (param $C8 i32) (param $c i32) (param $n i32)
+        (param $s f64) (param $mn f64) (param $mx f64) (param $nan i32) (param $fin i32)
     (local $p i32)
     (local.set $p (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 3))))
-    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (global.get $bs)))
+    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (local.get $s)))
     (local.set $p (i32.add (local.get $p) (local.get $C8)))
-    (if (f64.lt (global.get $bmin) (f64.load (local.get $p))) (then (f64.store (local.get $p) (global.get $bmin))))
+    (if (f64.lt (local.get $mn) (f64.load (local.get $p))) (then (f64.store (local.get $p) (local.get $mn))))
     (local.set $p (i32.add (local.get $p) (local.get $C8)))
-    (if (f64.gt (global.get $bmax) (f64.load (local.get $p))) (then (f64.store (local.get $p) (global.get $bmax))))
+    (if (f64.gt (local.get $mx) (f64.load (local.get $p))) (then (f64.store (local.get $p) (local.get $mx))))
     (local.set $p (i32.add (local.get $p) (local.get $C8)))
-    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.convert_i32_u (global.get $bnan))))
+    (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.convert_i32_u (local.get $nan))))
     (local.set $p (i32.add (local.get $p) (local.get $C8)))
     (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
-      (f64.convert_i32_u (i32.sub (i32.sub (local.get $n) (global.get $bfin)) (global.get $bnan))))))
+      (f64.convert_i32_u (i32.sub (i32.sub (local.get $n) (local.get $fin)) (local.get $nan))))))
+
+  ;; $affine_st's results for channel c: its input's into the accumulators at ai, its output's into those at ao.
+  (func $acc_st (param $ai i32) (param $ao i32) (param $C8 i32) (param $c i32) (param $n i32)
+    (call $acc1 (local.get $ai) (local.get $C8) (local.get $c) (local.get $n)
+      (global.get $bs) (global.get $bmin) (global.get $bmax) (global.get $bnan) (global.get $bfin))
+    (call $acc1 (local.get $ao) (local.get $C8) (local.get $c) (local.get $n)
+      (global.get $os) (global.get $omin) (global.get $omax) (global.get $onan) (global.get $ofin)))
+
+  ;; results of $affine_st for its output (its input's go to $bs, $bmin, $bmax, $bnan, $bfin as from $blk1)
+  (global $os (mut f64) (f64.const 0))
+  (global $omin (mut f64) (f64.const 0))
+  (global $omax (mut f64) (f64.const 0))
+  (global $onan (mut i32) (i32.const 0))
+  (global $ofin (mut i32) (i32.const 0))
+
+  ;; $affine (the same output, bit for bit) plus pass 1 of the statistics of its input (as $blk1 gives them) and of
+  ;; its float32 output (into $os, $omin, $omax, $onan, $ofin): the write pass reads every input and produces every
+  ;; output element, so neither side needs a pass of its own for sum, min, max, NaN and Inf.
+  (func $affine_st (param $x i32) (param $o i32) (param $n i32) (param $m f64) (param $a f64) (param $b f64)
+    (local $end i32) (local $e4 i32) (local $M v128) (local $A v128) (local $B v128) (local $w v128) (local $y v128)
+    (local $f v128) (local $t4 v128) (local $Z v128) (local $PI v128) (local $NI v128) (local $t f64) (local $u f64)
+    (local $imn v128) (local $imx v128) (local $icn v128) (local $icf v128) (local $is0 v128) (local $is1 v128) (local $omn v128) (local $omx v128) (local $ocn v128) (local $ocf v128) (local $os0 v128) (local $os1 v128)
+    (local $is f64) (local $imnf f64) (local $imxf f64) (local $os f64) (local $omnf f64) (local $omxf f64)
+    (local $inan i32) (local $ifin i32) (local $onan i32) (local $ofin i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (local.set $M (f64x2.splat (local.get $m)))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (local.set $B (f64x2.splat (local.get $b)))
+    (local.set $PI (f32x4.splat (f32.const inf)))
+    (local.set $NI (f32x4.splat (f32.const -inf)))
+    (local.set $imn (local.get $PI))
+    (local.set $omn (local.get $PI))
+    (local.set $imx (local.get $NI))
+    (local.set $omx (local.get $NI))
+    (if (f64.eq (local.get $m) (f64.const 0))
+      (then
+        (block $out0
+          (loop $l0
+            (br_if $out0 (i32.ge_u (local.get $x) (local.get $e4)))
+            (local.set $w (v128.load (local.get $x)))
+            (local.set $y (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (local.get $w)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))) (local.get $A)) (local.get $B)))))
+            (v128.store (local.get $o) (local.get $y))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
+        (local.set $imn (f32x4.pmin (local.get $imn) (v128.bitselect (local.get $w) (local.get $PI) (local.get $f))))
+        (local.set $imx (f32x4.pmax (local.get $imx) (v128.bitselect (local.get $w) (local.get $NI) (local.get $f))))
+        (local.set $icn (i32x4.sub (local.get $icn) (f32x4.ne (local.get $w) (local.get $w))))
+        (local.set $icf (i32x4.sub (local.get $icf) (local.get $f)))
+        (local.set $t4 (v128.and (local.get $w) (local.get $f)))
+        (local.set $is0 (f64x2.add (local.get $is0) (f64x2.promote_low_f32x4 (local.get $t4))))
+        (local.set $is1 (f64x2.add (local.get $is1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t4) (local.get $t4)))))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $y) (local.get $y)) (local.get $Z)))
+        (local.set $omn (f32x4.pmin (local.get $omn) (v128.bitselect (local.get $y) (local.get $PI) (local.get $f))))
+        (local.set $omx (f32x4.pmax (local.get $omx) (v128.bitselect (local.get $y) (local.get $NI) (local.get $f))))
+        (local.set $ocn (i32x4.sub (local.get $ocn) (f32x4.ne (local.get $y) (local.get $y))))
+        (local.set $ocf (i32x4.sub (local.get $ocf) (local.get $f)))
+        (local.set $t4 (v128.and (local.get $y) (local.get $f)))
+        (local.set $os0 (f64x2.add (local.get $os0) (f64x2.promote_low_f32x4 (local.get $t4))))
+        (local.set $os1 (f64x2.add (local.get $os1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t4) (local.get $t4)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $l0))))
+      (else
+        (block $out8
+          (loop $l8
+            (br_if $out8 (i32.ge_u (local.get $x) (local.get $e4)))
+            (local.set $w (v128.load (local.get $x)))
+            (local.set $y (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 (local.get $w)) (local.get $M)) (local.get $A)) (local.get $B)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))) (local.get $M)) (local.get $A)) (local.get $B)))))
+            (v128.store (local.get $o) (local.get $y))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
+        (local.set $imn (f32x4.pmin (local.get $imn) (v128.bitselect (local.get $w) (local.get $PI) (local.get $f))))
+        (local.set $imx (f32x4.pmax (local.get $imx) (v128.bitselect (local.get $w) (local.get $NI) (local.get $f))))
+        (local.set $icn (i32x4.sub (local.get $icn) (f32x4.ne (local.get $w) (local.get $w))))
+        (local.set $icf (i32x4.sub (local.get $icf) (local.get $f)))
+        (local.set $t4 (v128.and (local.get $w) (local.get $f)))
+        (local.set $is0 (f64x2.add (local.get $is0) (f64x2.promote_low_f32x4 (local.get $t4))))
+        (local.set $is1 (f64x2.add (local.get $is1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t4) (local.get $t4)))))
+        (local.set $f (f32x4.eq (f32x4.sub (local.get $y) (local.get $y)) (local.get $Z)))
+        (local.set $omn (f32x4.pmin (local.get $omn) (v128.bitselect (local.get $y) (local.get $PI) (local.get $f))))
+        (local.set $omx (f32x4.pmax (local.get $omx) (v128.bitselect (local.get $y) (local.get $NI) (local.get $f))))
+        (local.set $ocn (i32x4.sub (local.get $ocn) (f32x4.ne (local.get $y) (local.get $y))))
+        (local.set $ocf (i32x4.sub (local.get $ocf) (local.get $f)))
+        (local.set $t4 (v128.and (local.get $y) (local.get $f)))
+        (local.set $os0 (f64x2.add (local.get $os0) (f64x2.promote_low_f32x4 (local.get $t4))))
+        (local.set $os1 (f64x2.add (local.get $os1) (f64x2.promote_low_f32x4
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t4) (local.get $t4)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $l8)))))
+    (local.set $is0 (f64x2.add (local.get $is0) (local.get $is1)))
+    (local.set $is (f64.add (f64x2.extract_lane 0 (local.get $is0)) (f64x2.extract_lane 1 (local.get $is0))))
+    (local.set $imnf (call $min4 (local.get $imn)))
+    (local.set $imxf (f64.neg (call $min4 (f32x4.neg (local.get $imx)))))
+    (local.set $inan (call $sum4 (local.get $icn)))
+    (local.set $ifin (call $sum4 (local.get $icf)))
+    (local.set $os0 (f64x2.add (local.get $os0) (local.get $os1)))
+    (local.set $os (f64.add (f64x2.extract_lane 0 (local.get $os0)) (f64x2.extract_lane 1 (local.get $os0))))
+    (local.set $omnf (call $min4 (local.get $omn)))
+    (local.set $omxf (f64.neg (call $min4 (f32x4.neg (local.get $omx)))))
+    (local.set $onan (call $sum4 (local.get $ocn)))
+    (local.set $ofin (call $sum4 (local.get $ocf)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $x))))
+        (local.set $u (f64.promote_f32 (f32.demote_f64 (f64.add (f64.mul (f64.sub (local.get $t) (local.get $m)) (local.get $a)) (local.get $b)))))
+        (f32.store (local.get $o) (f32.demote_f64 (local.get $u)))
+        (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
+          (then
+            (local.set $is (f64.add (local.get $is) (local.get $t)))
+            (if (f64.lt (local.get $t) (local.get $imnf)) (then (local.set $imnf (local.get $t))))
+            (if (f64.gt (local.get $t) (local.get $imxf)) (then (local.set $imxf (local.get $t))))
+            (local.set $ifin (i32.add (local.get $ifin) (i32.const 1))))
+          (else (if (f64.ne (local.get $t) (local.get $t)) (then (local.set $inan (i32.add (local.get $inan) (i32.const 1)))))))
+        (if (f64.eq (f64.sub (local.get $u) (local.get $u)) (f64.const 0))
+          (then
+            (local.set $os (f64.add (local.get $os) (local.get $u)))
+            (if (f64.lt (local.get $u) (local.get $omnf)) (then (local.set $omnf (local.get $u))))
+            (if (f64.gt (local.get $u) (local.get $omxf)) (then (local.set $omxf (local.get $u))))
+            (local.set $ofin (i32.add (local.get $ofin) (i32.const 1))))
+          (else (if (f64.ne (local.get $u) (local.get $u)) (then (local.set $onan (i32.add (local.get $onan) (i32.const 1)))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $l1)))
+    (global.set $bs (local.get $is))
+    (global.set $bmin (local.get $imnf))
+    (global.set $bmax (local.get $imxf))
+    (global.set $bnan (local.get $inan))
+    (global.set $bfin (local.get $ifin))
+    (global.set $os (local.get $os))
+    (global.set $omin (local.get $omnf))
+    (global.set $omax (local.get $omxf))
+    (global.set $onan (local.get $onan))
+    (global.set $ofin (local.get $ofin)))
 
   ;; Pass 2 over n float32 at p: $bm2 = sum (v - mean)^2 and $bcomp = sum (v - mean) over the finite values;
   ;; histogram counts incremented at b = floor((v - lo) * scale) clamped to [0, bins - 1] (slot bins for
@@ -781,7 +946,8 @@
           (loop $chans
             (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
             (call $blk1 (local.get $p) (local.get $inner))
-            (call $acc1 (local.get $acc) (local.get $C8) (local.get $c) (local.get $inner))
+            (call $acc1 (local.get $acc) (local.get $C8) (local.get $c) (local.get $inner)
+              (global.get $bs) (global.get $bmin) (global.get $bmax) (global.get $bnan) (global.get $bfin))
             (local.set $p (i32.add (local.get $p) (i32.shl (local.get $inner) (i32.const 2))))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $chans)))
