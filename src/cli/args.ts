@@ -27,6 +27,7 @@ export const FLAG_OPTIONS = {
   report: { type: 'string' },
   bins: { type: 'string' },
   'budget-mb': { type: 'string' },
+  threads: { type: 'string' },
   'bfloat16-v2': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -49,6 +50,20 @@ export function parseNumber(flag: string, s: string): number {
 export function parseCount(flag: string, s: string): number {
   const v = parseNumber(flag, s);
   if (!Number.isSafeInteger(v) || v < 0) usage(`--${flag}: expected a non-negative integer, got '${s}'`);
+  return v;
+}
+
+/** Most threads `--threads` takes. */
+export const MAX_THREADS = 64;
+
+/**
+ * `--threads N`: threads the WebAssembly kernels split each op across (this one included), 1..MAX_THREADS;
+ * `fallback` (the machine's parallelism, at most 4) when the flag is absent.
+ */
+export function threadsFromFlags(f: FlagValues, fallback: number): number {
+  if (f.threads === undefined) return fallback;
+  const v = f.threads.trim() === '' ? NaN : Number(f.threads);
+  if (!Number.isSafeInteger(v) || v < 1 || v > MAX_THREADS) usage(`--threads: expected a whole number of threads from 1 to ${MAX_THREADS}, got '${f.threads}'`);
   return v;
 }
 

@@ -13,11 +13,10 @@ import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { normalize } from '../engine/ops';
 import { writeNpy } from '../engine/formats/npy';
 import { Tensor } from '../engine/tensor';
-import { FastKernels } from '../engine/fast/fastKernels';
 import { NormOutput, NormParams } from '../engine/params';
 import { kernelBytes } from '../node/kernelBytes';
-import { createFastKernels } from '../node/pool';
-import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount } from './args';
+import { ParallelKernels, createParallelKernels, defaultThreads } from '../node/pool';
+import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, threadsFromFlags } from './args';
 import { readInput, readListing, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
 import { notebookSource } from './notebook';
@@ -33,6 +32,7 @@ const USAGE = `usage:
       [--running-mean RM] [--running-var RV] [--running-mean-out F.npy] [--running-var-out F.npy]
       [--unbatched] [--layout nchw|nhwc] [--out OUT.npy] [--json] [--report REPORT.html] [--bins B]
   normscope check INPUT [op flags] [--json]
+  (normalize and check: --threads N splits each op across N threads, 1-64; default: the CPUs, at most 4)
 INPUT is a file (.npy, .npz, .safetensors, .json, .ipynb) with an optional #selector: a JSON Pointer for .json
 (data.json#/layer1/weight), a tensor name for .npz and .safetensors (model.safetensors#conv1.weight), a cell
 and optionally an output for .ipynb (nb.ipynb#cell=3&output=0, 0-based);
@@ -73,6 +73,9 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (extra.length) throw new NormScopeError(`${command}: unexpected argument '${extra[0]}'`);
   const bins = f.bins === undefined ? undefined : parseCount('bins', f.bins);
   if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
+  const threads = threadsFromFlags(f, defaultThreads());
+  // the kernel threads start now, while the input is read (stats needs no kernels)
+  if (command !== 'stats') fastNormalize(threads);
 
   const load = { bfloat16V2: f['bfloat16-v2'] };
   if (command === 'stats') {
@@ -94,7 +97,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
 
   if (command === 'check') {
     const p = paramsFromFlags(f, readParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
-    const run = fastNormalize();
+    const run = fastNormalize(threads);
     const result = run(x, p);
     const checks = equivalenceChecks(x, p, run);
     const before = tensorStats(x, p, 1);
@@ -108,7 +111,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   // normalize
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
   const p = paramsFromFlags(f, readParam);
-  const a = analyze(x, p, { bins, normalize: fastNormalize() });
+  const a = analyze(x, p, { bins, normalize: fastNormalize(threads) });
   if (f.out) writeOutput(f.out, writeNpy(a.result.output));
   if (f['running-mean-out']) {
     if (!a.result.running_mean) throw new NormScopeError('--running-mean-out: only BatchNorm in train mode updates running statistics');
@@ -123,14 +126,18 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   return 0;
 }
 
-let fast: FastKernels | null | undefined;
-/** The WebAssembly kernels where they load (float32 input), else the TypeScript kernels: same results. */
-function fastNormalize(): (x: Tensor, p: NormParams) => NormOutput {
-  if (fast === undefined) {
+let fast: { kernels: ParallelKernels | null; threads: number } | undefined;
+/**
+ * The WebAssembly kernels on `threads` threads where they load (float32 input), else the TypeScript kernels:
+ * same results. Kept for the process (a new thread count replaces them).
+ */
+function fastNormalize(threads: number): (x: Tensor, p: NormParams) => NormOutput {
+  if (fast === undefined || fast.threads !== threads) {
+    fast?.kernels?.close();
     const bytes = kernelBytes();
-    fast = bytes ? createFastKernels(bytes) : null;
+    fast = { kernels: bytes ? createParallelKernels(bytes, { threads }) : null, threads };
   }
-  const k = fast;
+  const k = fast.kernels;
   return k ? (x, p) => k.normalize(x, p) : normalize;
 }
 

@@ -17,11 +17,10 @@ import { writeNpy } from '../engine/formats/npy';
 import { TensorSource } from '../engine/formats/source';
 import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '../engine/streaming';
 import { Tensor, tensor } from '../engine/tensor';
-import type { FastKernels } from '../engine/fast/fastKernels';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
 import { kernelBytes } from '../node/kernelBytes';
-import { createFastKernels } from '../node/pool';
-import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber } from './args';
+import { ParallelKernels, createParallelKernels, defaultThreads } from '../node/pool';
+import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber, threadsFromFlags } from './args';
 import { cliWording, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
 import { renderReport } from './report';
@@ -70,6 +69,7 @@ export async function runStreamed(
     if (budgetMB !== undefined && !(budgetMB > 0)) throw new NormScopeError(`--budget-mb: expected a positive number of MiB, got '${f['budget-mb']}'`);
     const bins = f.bins === undefined ? undefined : parseCount('bins', f.bins);
     if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
+    threadsFromFlags(f, defaultThreads()); // (validated before the file is opened)
     const file = await openFileSource(path);
     try {
       const inFile = async <T>(p: Promise<T>): Promise<T> => {
@@ -168,7 +168,7 @@ async function normalizeStreamed(
   };
   let r;
   try {
-    const fast = fastKernels();
+    const fast = fastKernels(threadsFromFlags(f, defaultThreads()));
     r = await inFile(streamNormalize(src, p, write, {
       chunkElements, bins, onProgress,
       normalize: fast ? (x, q) => fast.normalize(x, q) : undefined,
@@ -214,12 +214,16 @@ async function normalizeStreamed(
   return 0;
 }
 
-let fast: FastKernels | null | undefined;
-/** The WebAssembly kernels where they load (same results as the TypeScript kernels, faster), else null. */
-function fastKernels(): FastKernels | null {
-  if (fast === undefined) {
+let fast: { kernels: ParallelKernels | null; threads: number } | undefined;
+/**
+ * The WebAssembly kernels on `threads` threads where they load (same results as the TypeScript kernels,
+ * faster), else null. Kept for the process (a new thread count replaces them).
+ */
+function fastKernels(threads: number): ParallelKernels | null {
+  if (fast === undefined || fast.threads !== threads) {
+    fast?.kernels?.close();
     const bytes = kernelBytes();
-    fast = bytes ? createFastKernels(bytes) : null;
+    fast = { kernels: bytes ? createParallelKernels(bytes, { threads }) : null, threads };
   }
-  return fast;
+  return fast.kernels;
 }

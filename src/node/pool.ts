@@ -7,10 +7,11 @@
  * How a phase runs (the synckit pattern, without postMessage): the T - 1 workers (worker_threads running
  * kernelWorker.js, which calls `workerLoop` below) sleep in Atomics.wait on a control block of Int32 slots in a
  * SharedArrayBuffer. The caller writes the phase's jobs (kernel id and arguments) into a shared Float64Array,
- * publishes them with one store to the CLAIM slot and Atomics.notify, then takes jobs itself; every thread
- * claims the next job with a compare-exchange on CLAIM, so a worker that is late (or not online yet) simply
- * takes fewer. The caller then waits for the DONE count. Both sides spin briefly before sleeping: the gap
- * between the phases of one op (BatchNorm: statistics, then output) is usually shorter than a futex round trip.
+ * publishes them with one store to the CLAIM slot and Atomics.notify, and runs job 0 itself; the workers claim
+ * jobs 1.. with a compare-exchange on CLAIM. The caller then takes any job still unclaimed (so a worker that is
+ * late, descheduled or not online yet costs nothing; `stealAfterMs` delays this) and waits for the DONE count.
+ * Both sides poll briefly before sleeping (`spin`): the gap between the phases of one op (BatchNorm:
+ * statistics, then output) and a worker's lag behind the caller are usually shorter than a futex round trip.
  *
  * Failure handling: an exception in a worker's job is recorded in the control block and rethrown by the caller
  * once the phase is over. A worker that never comes online only means fewer threads. A job claimed by a worker
@@ -44,6 +45,12 @@ export interface ParallelOptions extends FastOptions {
   readonly spin?: number;
   /** Smallest bound on the wait for a job a worker claimed (default 10 s; see `waitBoundMs`). */
   readonly minWaitMs?: number;
+  /**
+   * How long the caller leaves the jobs beyond its first to the workers before taking them itself (default 0:
+   * it takes any job no worker has claimed yet, so a late or descheduled worker costs nothing; a large value
+   * gives each worker its own share, as tests need to be sure that the workers run jobs).
+   */
+  readonly stealAfterMs?: number;
   /** Testing only: workers claim jobs and never run them (to exercise the bounded wait). */
   readonly stallWorkersForTest?: boolean;
 }
@@ -174,6 +181,7 @@ export class ParallelKernels {
   private readonly ids = new Map<string, number>();
   private readonly local: ((...a: number[]) => void)[];
   private readonly minWaitMs: number;
+  private readonly stealAfterMs: number;
   private gen = 0;
   private busy = false;
   /** Set by close() or when a worker failed to finish a job: calls then run on this thread only. */
@@ -184,6 +192,7 @@ export class ParallelKernels {
     const threads = opts.threads ?? defaultThreads();
     if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`threads: expected a positive integer, got ${threads}`);
     this.minWaitMs = opts.minWaitMs ?? 10000;
+    this.stealAfterMs = Math.max(0, opts.stealAfterMs ?? 0);
     const names = Object.keys(fast.kernels).filter((k) => typeof (fast.kernels as unknown as Record<string, unknown>)[k] === 'function');
     names.forEach((n, i) => this.ids.set(n, i));
     this.local = names.map((n) => (fast.kernels as unknown as Record<string, (...a: number[]) => void>)[n]);
@@ -255,6 +264,16 @@ export class ParallelKernels {
     }
   }
 
+  /** `fast.allocFloat32`: a zeroed float32 array in the shared memory (inputs there are read in place). */
+  allocFloat32(n: number): Float32Array | null {
+    return this.fast.allocFloat32(n);
+  }
+
+  /** `fast.release`: gives an output (or an `allocFloat32` array) back to the memory now. */
+  release(a: Float32Array | Tensor): void {
+    this.fast.release(a);
+  }
+
   /** `fast.normalize(x, p)` with each phase split across the threads. */
   normalize(x: Tensor, p: NormParams): FastOutput {
     return this.run(this.fast.steps(x, p, this.threads));
@@ -303,14 +322,22 @@ export class ParallelKernels {
     });
     Atomics.store(ctl, DONE, 0);
     this.gen = (this.gen + 1) & 0x7ff;
-    Atomics.store(ctl, CLAIM, claimWord(this.gen, jobs.length, 0)); // publishes the table (seq-cst store)
+    // publishes the table (a seq-cst store); job 0 is the caller's, the workers claim from job 1
+    Atomics.store(ctl, CLAIM, claimWord(this.gen, jobs.length, 1));
     Atomics.notify(ctl, CLAIM);
 
     let localError: unknown;
-    const t0 = performance.now();
-    claimAndRun(ctl, table, this.local, (_, e) => { if (localError === undefined) localError = e ?? new Error('a kernel threw'); });
-    const own = performance.now() - t0;
-    this.waitDone(jobs.length, own);
+    const onError = (_: number, e: unknown): void => { if (localError === undefined) localError = e ?? new Error('a kernel threw'); };
+    const published = performance.now();
+    try {
+      runJob(this.fast.kernels, jobs[0]);
+    } catch (e) {
+      onError(0, e);
+    }
+    Atomics.add(ctl, DONE, 1);
+    // then any job no worker has claimed yet, unless the workers are given `stealAfterMs` to claim theirs
+    if (this.stealAfterMs === 0) claimAndRun(ctl, table, this.local, onError);
+    this.waitDone(jobs.length, performance.now() - published, published, onError);
 
     if (localError !== undefined) {
       Atomics.store(ctl, ERROR, 0);
@@ -332,26 +359,38 @@ export class ParallelKernels {
     return Math.max(minWaitMs, 50 * ownMs);
   }
 
-  private waitDone(jobs: number, ownMs: number): void {
-    const { ctl } = this;
+  /** Waits until the phase's `jobs` are done, taking unclaimed ones once `stealAfterMs` have passed. */
+  private waitDone(jobs: number, ownMs: number, published: number, onError: (job: number, e: unknown) => void): void {
+    const { ctl, table } = this;
     let done = Atomics.load(ctl, DONE);
     if (done >= jobs) return;
-    for (let s = Atomics.load(ctl, SPIN); s > 0 && done < jobs; s--) done = Atomics.load(ctl, DONE);
-    if (done >= jobs) return;
-    const bound = ParallelKernels.waitBoundMs(ownMs, this.minWaitMs);
+    const unclaimed = (): boolean => nextOf(Atomics.load(ctl, CLAIM)) < jobs;
+    const steal = (): void => {
+      const t = performance.now();
+      claimAndRun(ctl, table, this.local, onError);
+      ownMs += performance.now() - t;
+    };
+    if (this.stealAfterMs === 0 || performance.now() - published >= this.stealAfterMs) {
+      for (let s = Atomics.load(ctl, SPIN); s > 0 && done < jobs; s--) done = Atomics.load(ctl, DONE);
+      if (done >= jobs) return;
+    }
     let last = done;
     let since = performance.now();
     for (;;) {
-      Atomics.wait(ctl, DONE, done, 50);
+      const now = performance.now();
+      const stealIn = this.stealAfterMs - (now - published);
+      if (stealIn <= 0 && unclaimed()) steal();
+      Atomics.wait(ctl, DONE, done, stealIn > 0 && unclaimed() ? Math.min(50, stealIn) : 50);
       done = Atomics.load(ctl, DONE);
       if (done >= jobs) return;
-      const now = performance.now();
-      if (done !== last) { last = done; since = now; continue; }
-      if (now - since > bound) break;
+      const bound = ParallelKernels.waitBoundMs(ownMs, this.minWaitMs);
+      if (done !== last || unclaimed()) { last = done; since = performance.now(); continue; }
+      if (performance.now() - since > bound) {
+        this.failure = `a kernel thread did not finish its job within ${(bound / 1000).toFixed(1)} s (it died or hangs); NormScope continues on one thread`;
+        this.stopWorkers();
+        throw new Error(this.failure);
+      }
     }
-    this.failure = `a kernel thread did not finish its job within ${(bound / 1000).toFixed(1)} s (it died or hangs); NormScope continues on one thread`;
-    this.stopWorkers();
-    throw new Error(this.failure);
   }
 
   private stopWorkers(): void {
