@@ -6,7 +6,7 @@ import { FastKernels, Job, runJob } from '../../src/engine/fast/fastKernels';
 import { NormParams } from '../../src/engine/params';
 import { ChannelLayout, SideStats, Summary, channelLayout, sideStats } from '../../src/engine/stats';
 import { Tensor, numel, tensor, toComputeArray } from '../../src/engine/tensor';
-import { createFastKernels } from '../../src/node/pool';
+import { ParallelKernels, createFastKernels } from '../../src/node/pool';
 
 // The WebAssembly statistics (FastKernels.sideStats*, normalizeWithStats*) against the TypeScript sideStats.
 //
@@ -330,5 +330,40 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     assertSameStats(ours.stats.after, ts.stats.after, toComputeArray(ts.result.output), layout, 'after');
     assert.deepStrictEqual(ours.checks, ts.checks);
     assert.deepStrictEqual(ours.flags, ts.flags);
+  });
+});
+
+describe('fast statistics on two threads (ParallelKernels.run)', function () {
+  this.timeout(60000);
+  const fast = createFastKernels(WASM)!;
+  let pool: ParallelKernels;
+  before(() => {
+    // the caller leaves the worker its share, so the worker surely runs parts of every phase
+    pool = new ParallelKernels(fast, { threads: 2, stealAfterMs: 60000 });
+    assert.equal(pool.waitOnline(20000), 1, 'the worker came online');
+  });
+  after(() => pool.close());
+
+  it('sideStatsSteps and normalizeWithStatsSteps: each part\'s accumulators written on its own thread, merged here', () => {
+    const jobs = pool.workerJobs;
+    for (const k of cases().slice(0, 4)) {
+      const bins = k.bins ?? 50;
+      const ours = pool.run(fast.sideStatsSteps(k.values, k.layout, bins, k.groups ?? [], pool.threads));
+      assertSameStats(ours, sideStats(k.values, k.layout, bins, k.groups ?? []), k.values, k.layout, k.name);
+    }
+    const x = tensor('float32', [4, 8, 6, 5], randn(4 * 8 * 6 * 5, 41, 2, 0.5));
+    for (const p of [{ op: 'batch' }, { op: 'group', groups: 4 }, { op: 'layer' }] as NormParams[]) {
+      const spec = specOf(x, p);
+      const r = pool.run(fast.normalizeWithStatsSteps(x, p, spec, pool.threads));
+      const one = pool.run(fast.steps(x, p, pool.threads)); // BatchNorm's per-part sums: the same split, the same bits
+      assert.deepStrictEqual(r.output.data, one.output.data, `${p.op}: output`);
+      const xin = toComputeArray(x);
+      const xout = toComputeArray(r.output);
+      assertSameStats(r.stats.before, sideStats(xin, spec.layout, spec.bins, spec.groups), xin, spec.layout, `${p.op} before`);
+      assertSameStats(r.stats.after, sideStats(xout, spec.layout, spec.bins, spec.groups), xout, spec.layout, `${p.op} after`);
+      fast.release(r.output);
+      fast.release(one.output);
+    }
+    assert.ok(pool.workerJobs > jobs, 'the worker ran jobs');
   });
 });

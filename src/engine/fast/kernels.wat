@@ -885,7 +885,7 @@
           (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $f) (local.get $f))))
         (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
         (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
-        (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.floor (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+        (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))
         ;; lanes 2, 3
         (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
         (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
@@ -893,7 +893,8 @@
         (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
         (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
         (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
-          (i32x4.trunc_sat_f64x2_s_zero (f64x2.floor (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))))
+          (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+        ;; truncation is floor once clamped to [0, bins - 1]: they differ only below 0
         (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
         (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN) (local.get $f)))
         (local.set $bi (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $HO)))
