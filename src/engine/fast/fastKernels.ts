@@ -14,6 +14,14 @@
  *
  * Memory: inputs outside the arena are copied in for the call; outputs live in the arena (their `.buffer` is
  * the shared memory) and go back to it when garbage collected, or at once with `release(output)`.
+ *
+ * Statistics: `sideStats`/`sideStatsSteps` are stats.ts `sideStats` on the kernels (stats1_f32: count, sum, min,
+ * max, NaN, Inf per channel; stats2_f32: squared deviations and histogram counts), each part of a phase writing
+ * its own accumulators, merged here. `normalizeWithStats`/`normalizeWithStatsSteps` run the op and take both
+ * sides' statistics: BatchNorm, GroupNorm and InstanceNorm take pass 1 of both sides in their write pass (it reads
+ * every input and writes every output, channel block by channel block), so each side adds one pass (pass 2);
+ * LayerNorm and RMSNorm add two per side. Exact where stats.ts is (counts, min, max, edges, histograms); mean and
+ * std to float64 rounding (other summation order).
  */
 import { NormScopeError } from '../errors';
 import { NormOutput, NormParams } from '../params';
