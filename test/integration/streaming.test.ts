@@ -1,0 +1,187 @@
+// Streamed files in the real extension host: with a tiny normscope.memoryBudgetMB, "Normalize tensor" on a
+// local .npy leaves the reading to the engine worker (chunks within the budget); the panel receives partial
+// results (first chunk, moments, then the output's), progress, and a final result equal to the in-memory one;
+// checks are skipped with a note; parameter changes reuse "before"; the .npy export is written in chunks.
+// With NORMSCOPE_MEASURE_GB=1 (run alone) it also times a generated 1 GB file: see the last test.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { npyHeader, writeNpy } from '../../src/engine/formats/npy';
+import type { SideStats, Summary } from '../../src/engine/stats';
+import { tensor } from '../../src/engine/tensor';
+import type { NormScopeApi } from '../../src/extension/api';
+import { EngineSession } from '../../src/extension/engineSession';
+import type { PanelProbe } from '../../src/extension/panel';
+import type { AnalysisView, PanelParams, ResultMessage, ToWebview } from '../../src/protocol/messages';
+
+const COMMAND = 'normscope.normalizeTensor';
+let api: NormScopeApi;
+
+async function open(arg: unknown): Promise<PanelProbe> {
+  const before = api.panels().length;
+  await vscode.commands.executeCommand(COMMAND, arg);
+  const panels = api.panels();
+  assert.equal(panels.length, before + 1, 'the command opened no panel');
+  return panels[panels.length - 1];
+}
+
+/** Waits (polling the panel's log) until `pick` finds a message among those sent from index `from` on. */
+async function sentUntil<T>(panel: PanelProbe, from: number, pick: (msgs: readonly ToWebview[]) => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = pick(panel.sent.slice(from));
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; sent: ${panel.sent.slice(from).map((m) => m.type).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const results = (msgs: readonly ToWebview[]) => msgs.filter((m): m is ResultMessage => m.type === 'result');
+const finalOf = (requestId: number) => (msgs: readonly ToWebview[]) => results(msgs).find((m) => !m.partial && m.requestId === requestId);
+
+/** The in-memory session's view of the same bytes (what the panel shows for a small file). */
+function inMemory(bytes: Uint8Array, params: PanelParams, bins: number): AnalysisView {
+  const s = new EngineSession();
+  const r = s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes });
+  assert.ok(r.ok);
+  const a = s.handle({ kind: 'analyze', id: 2, params, bins });
+  if (!a.ok || a.kind !== 'analyzed') throw new Error(`in-memory analyze failed: ${JSON.stringify(a)}`);
+  return a.view;
+}
+
+/** Exact counts, histograms, edges and extremes; moments to 1e-12 (chunks merge them in another order). */
+function sameStats(a: SideStats, b: SideStats, what: string): void {
+  const summary = (x: Summary, y: Summary, w: string) => {
+    assert.deepEqual([x.count, x.nan, x.inf, x.min, x.max], [y.count, y.nan, y.inf, y.min, y.max], `${what} ${w}`);
+    assert.ok(Math.abs(x.mean! - y.mean!) <= 1e-12 * Math.max(Math.abs(y.mean!), y.std!), `${what} ${w} mean ${x.mean} vs ${y.mean}`);
+    assert.ok(Math.abs(x.std! - y.std!) <= 1e-12 * y.std!, `${what} ${w} std ${x.std} vs ${y.std}`);
+  };
+  summary(a.overall, b.overall, 'overall');
+  assert.deepEqual(a.edges, b.edges, `${what} edges`);
+  assert.deepEqual(a.overall.histogram, b.overall.histogram, `${what} histogram`);
+  a.channels.forEach((c, i) => { summary(c, b.channels[i], `channel ${i}`); assert.deepEqual(c.histogram, b.channels[i].histogram); });
+  assert.equal(a.groups.length, b.groups.length);
+  a.groups.forEach((g, i) => { summary(g, b.groups[i], `group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
+}
+
+describe('Normalize tensor on a streamed file (tiny memory budget)', function () {
+  this.timeout(180_000);
+  const config = () => vscode.workspace.getConfiguration('normscope');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-streamed-'));
+  // 256 x 4 x 16 x 16 float32: 1 MiB; a 0.1 MiB budget streams it (over half the budget) in ~1,300-element chunks
+  const shape = [256, 4, 16, 16];
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.013) * (1 + (i >> 10) % 4) + ((i >> 8) % 4) * 0.5;
+  const bytes = writeNpy(tensor('float32', shape, data));
+  const file = path.join(tmp, 'streamed.npy');
+  fs.writeFileSync(file, bytes);
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<NormScopeApi>('normscope.normscope');
+    assert.ok(ext);
+    api = await ext.activate();
+    await config().update('memoryBudgetMB', 0.1, vscode.ConfigurationTarget.Global);
+  });
+  after(async () => {
+    await config().update('memoryBudgetMB', undefined, vscode.ConfigurationTarget.Global);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    api.setSaveDialog(undefined);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('shows partial results, then the final statistics equal to the in-memory ones; checks say why they are skipped', async () => {
+    const panel = await open({ uri: vscode.Uri.file(file).toString(), op: 'group', params: { groups: 2 } });
+    const tensorMsg = await panel.next('tensor', { past: true });
+    assert.deepEqual(tensorMsg.info.streamed, { fileBytes: bytes.length, budgetMB: 0.1 });
+    const final = await sentUntil(panel, 0, finalOf(0), 'final result');
+    const all = results(panel.sent);
+    const stages = all.filter((m) => m.partial).map((m) => m.partial!.stage);
+    assert.deepEqual(stages, ['preview', 'moments', 'after-preview', 'after-moments']);
+    assert.ok(all[all.length - 1] === final, 'the final result comes after every partial one');
+    const preview = all[0];
+    assert.ok(preview.view.stats.before.overall.count < data.length && preview.partial!.afterPending, 'the first picture is of the first chunk');
+    assert.match(preview.partial!.text, /^First \d+(\.\d+)?% of 1\.0 MB$/);
+    assert.ok(panel.sent.some((m) => m.type === 'progress'), 'progress was sent');
+    const want = inMemory(bytes, { op: 'group', groups: 2 }, 50);
+    sameStats(final.view.stats.before, want.stats.before, 'before');
+    sameStats(final.view.stats.after, want.stats.after, 'after');
+    const note = await sentUntil(panel, 0, (msgs) => msgs.find((m) => m.type === 'error' && m.scope === 'checks'), 'checks note');
+    assert.match((note as { message: string }).message, /need the whole tensor in memory: this 1\.0 MB file is streamed in chunks within the 0\.1 MiB budget/);
+    assert.ok(!panel.sent.some((m) => m.type === 'checks'), 'no checks were run');
+    // The real webview drew the final result (and its first pictures before it).
+    const rendered = await panel.next('rendered', { past: true });
+    assert.ok(rendered.painted > 0 && rendered.painted === rendered.charts, JSON.stringify(rendered));
+  });
+
+  it('re-streams only "after" on a parameter change that keeps the layout and groups, and refuses LayerNorm over everything in place', async () => {
+    const panel = await open({ uri: vscode.Uri.file(file).toString(), op: 'batch' });
+    await sentUntil(panel, 0, finalOf(0), 'first result');
+    const from = panel.sent.length;
+    await panel.receive({ type: 'setParams', requestId: 7, params: { op: 'instance' } });
+    const final = await sentUntil(panel, from, finalOf(7), 'result 7');
+    assert.deepEqual(results(panel.sent.slice(from)).filter((m) => m.partial).map((m) => m.partial!.stage), ['after-preview', 'after-moments']);
+    sameStats(final.view.stats.after, inMemory(bytes, { op: 'instance' }, 50).stats.after, 'after');
+    const from2 = panel.sent.length;
+    await panel.receive({ type: 'setParams', requestId: 8, params: { op: 'layer', normalized_shape: shape } });
+    const e = await sentUntil(panel, from2, (msgs) => msgs.find((m) => m.type === 'error'), 'error');
+    assert.ok(e.type === 'error' && e.scope === 'params' && /LayerNorm over every dim needs statistics of the whole tensor at once/.test(e.message), JSON.stringify(e));
+  });
+
+  it('writes the .npy export chunk by chunk, equal to the in-memory output', async () => {
+    const target = vscode.Uri.file(path.join(tmp, 'out.npy'));
+    api.setSaveDialog(async () => target);
+    const panel = await open({ uri: vscode.Uri.file(file).toString(), op: 'instance' });
+    await sentUntil(panel, 0, finalOf(0), 'result');
+    const saved = panel.next('notice');
+    await panel.receive({ type: 'export', format: 'npy' });
+    assert.match((await saved).message, /^Saved out\.npy \([\d,]+ bytes, written in chunks\)$/);
+    const s = new EngineSession();
+    s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes });
+    s.handle({ kind: 'analyze', id: 2, params: { op: 'instance' }, bins: 50 });
+    const want = s.handle({ kind: 'npy', id: 3 });
+    assert.ok(want.ok && want.kind === 'npy');
+    assert.ok(Buffer.compare(new Uint8Array(fs.readFileSync(target.fsPath)), want.bytes) === 0, 'the written file equals the in-memory .npy');
+    await panel.receive({ type: 'export', format: 'stats-json' });
+    assert.equal(JSON.parse(panel.exports[panel.exports.length - 1].text!).op.op, 'instance');
+  });
+
+  // Measurement (not a test of speed: nothing is asserted about time): NORMSCOPE_MEASURE_GB=1 generates a
+  // float32 file of that many GB under the OS temp dir, opens it with the default budget, logs the time to the
+  // first picture and to the final statistics and the extension host's peak RSS, and deletes the file.
+  const gb = Number(process.env.NORMSCOPE_MEASURE_GB ?? 0);
+  (gb > 0 ? it : it.skip)(`measures a ${gb || 1} GB .npy (NORMSCOPE_MEASURE_GB)`, async function () {
+    this.timeout(1_800_000);
+    await config().update('memoryBudgetMB', undefined, vscode.ConfigurationTarget.Global);
+    const big = path.join(os.tmpdir(), `normscope-measure-${process.pid}.npy`);
+    try {
+      const bigShape = [Math.max(1, Math.round(gb * 64)), 64, 256, 256]; // 1 GB: 64x64x256x256 float32
+      const count = bigShape.reduce((a, b) => a * b, 1);
+      const header = npyHeader('float32', bigShape);
+      const fd = fs.openSync(big, 'w');
+      fs.writeSync(fd, header);
+      const block = new Float32Array(1 << 22);
+      for (let off = 0; off < count; off += block.length) {
+        const n = Math.min(block.length, count - off);
+        for (let i = 0; i < n; i++) block[i] = Math.sin((off + i) * 1e-3) + ((off + i) % 97) / 97;
+        fs.writeSync(fd, new Uint8Array(block.buffer, 0, n * 4));
+      }
+      fs.closeSync(fd);
+      const rss0 = process.resourceUsage().maxRSS * 1024;
+      const t0 = Date.now();
+      const panel = await open(vscode.Uri.file(big));
+      const first = await sentUntil(panel, 0, (msgs) => results(msgs).find((m) => m.partial), 'first picture', 600_000);
+      const tFirst = Date.now() - t0;
+      const final = await sentUntil(panel, 0, finalOf(0), 'final result', 1_700_000);
+      const tFinal = Date.now() - t0;
+      const line = `MEASURE ${bigShape.join('x')} float32, ${(fs.statSync(big).size / 1e9).toFixed(2)} GB: first picture (${first.partial!.text}) ${tFirst} ms, final (${final.view.op.op}) ${tFinal} ms; extension host peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before opening ${(rss0 / 2 ** 20).toFixed(0)} MiB)`;
+      console.log(line);
+      if (process.env.NORMSCOPE_MEASURE_OUT) fs.writeFileSync(process.env.NORMSCOPE_MEASURE_OUT, line);
+    } finally {
+      fs.rmSync(big, { force: true });
+    }
+  });
+});
