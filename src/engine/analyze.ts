@@ -21,7 +21,7 @@ export interface AnalyzeOptions {
    * Runs the op and takes both sides' statistics at once (the fast kernels' `normalizeWithStats`); when given,
    * the main run uses it instead of `normalize` and two `sideStats`. A result without `stats` gets the others'.
    */
-  readonly normalizeWithStats?: (x: Tensor, p: NormParams, spec: StatsRequest) => NormOutput & { readonly stats?: { readonly before: SideStats; readonly after: SideStats } };
+  readonly normalizeWithStats?: (x: Tensor, p: NormParams, spec: StatsRequest) => NormOutput & { readonly stats?: { readonly before?: SideStats; readonly after: SideStats } };
   /** One side's statistics: stats.ts `sideStats` by default; the fast kernels' `sideStats` gives the same. */
   readonly sideStats?: (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats;
 }
@@ -73,7 +73,7 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
   const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
   let result: NormOutput;
-  let fused: { readonly before: SideStats; readonly after: SideStats } | undefined;
+  let fused: { readonly before?: SideStats; readonly after: SideStats } | undefined;
   if (opts.normalizeWithStats) {
     const { stats: s, ...out } = opts.normalizeWithStats(x, p, { layout, bins, groups });
     result = out;

@@ -96,11 +96,13 @@ export interface StatsSpec {
   readonly bins?: number;
   /** Channel ranges [first, last] of groups (GroupNorm's), as `sideStats` takes them. */
   readonly groups?: readonly (readonly [number, number])[];
+  /** false: the output's statistics only (`stats.before` absent), e.g. when the caller keeps the input's. */
+  readonly before?: boolean;
 }
 
 export interface FastStatsOutput extends FastOutput {
-  /** `sideStats` of the input and of the output, same values (see `sideStatsSteps`). */
-  readonly stats: { readonly before: SideStats; readonly after: SideStats };
+  /** `sideStats` of the input (unless `spec.before` is false) and of the output (see `sideStatsSteps`). */
+  readonly stats: { readonly before?: SideStats; readonly after: SideStats };
 }
 
 export interface FastOptions {
@@ -358,7 +360,7 @@ export class FastKernels {
       if (!spec) return { ...out, kernels: 'ts' };
       const bins = spec.bins ?? DEFAULT_BINS;
       const groups = spec.groups ?? [];
-      const before = sideStats(toComputeArray(x), spec.layout, bins, groups);
+      const before = spec.before === false ? undefined : sideStats(toComputeArray(x), spec.layout, bins, groups);
       const after = sideStats(toComputeArray(out.output), spec.layout, bins, groups);
       return { ...out, kernels: 'ts', stats: { before, after } } as FastStatsOutput;
     };
@@ -410,6 +412,7 @@ export class FastKernels {
       // RMSNorm (rows across channels) get separate pass-1 phases.
       const bins = spec?.bins ?? DEFAULT_BINS;
       const groups = spec?.groups ?? [];
+      const wantBefore = spec?.before !== false;
       const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
       const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec?.layout;
       const fuse = spec !== null && lay !== undefined && channelOp && (canonical || !transpose)
@@ -458,17 +461,17 @@ export class FastKernels {
       }
       let stats: FastStatsOutput['stats'] | undefined;
       if (fused && lay) {
-        const before = yield* this.pass2(xs, lay, bins, groups, parts, this.mergePass1(xs, lay, fused.in));
+        const before = wantBefore ? yield* this.pass2(xs, lay, bins, groups, parts, this.mergePass1(xs, lay, fused.in)) : undefined;
         const after = yield* this.pass2(os, lay, bins, groups, parts, this.mergePass1(os, lay, fused.out));
         stats = { before, after };
       } else if (spec !== null && lay !== undefined && (canonical || !transpose)) {
-        const before = yield* this.statsAt(xs, lay, bins, groups, parts);
+        const before = wantBefore ? yield* this.statsAt(xs, lay, bins, groups, parts) : undefined;
         const after = yield* this.statsAt(os, lay, bins, groups, parts);
         stats = { before, after };
       }
       if (transpose) channelsFirstToLast(this.arena.f32(os, n), this.arena.f32(outStart, n), g.N, g.C, g.S);
       if (spec !== null && stats === undefined) {
-        const before = yield* this.sideStatsSteps(toComputeArray(x), spec.layout, bins, groups, parts);
+        const before = wantBefore ? yield* this.sideStatsSteps(toComputeArray(x), spec.layout, bins, groups, parts) : undefined;
         const after = yield* this.statsAt(outStart, spec.layout, bins, groups, parts);
         stats = { before, after };
       }
