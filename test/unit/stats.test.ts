@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { channelLayout, histogramEdges, sideStats, summarize } from '../../src/engine/stats';
+import { channelLayout, finishSide, histogramEdges, histogramPlan, newAccumulator, sideStats, summarize } from '../../src/engine/stats';
 
 describe('statistics', () => {
   it('summarizes with the population std over finite values, counting NaN and Inf', () => {
@@ -53,5 +53,30 @@ describe('statistics', () => {
     const s = summarize([3, 3, 3], 2);
     assert.deepEqual(s.histogram.counts, [0, 3]);
     assert.equal(s.std, 0);
+  });
+
+  it('histogramPlan and finishSide (what the fast kernels finish with) rebuild sideStats from accumulators', () => {
+    // shape (2, 2, 3), channel 1 holds a NaN and an Inf; one group over both channels
+    const v = [0, 1, 2, 10, NaN, 12, 3, 4, 5, Infinity, 14, 15];
+    const layout = channelLayout([2, 2, 3], 1);
+    const accs = [newAccumulator(), newAccumulator()];
+    v.forEach((x, i) => {
+      const a = accs[Math.floor(i / 3) % 2];
+      a.count++;
+      if (x !== x) a.nan++;
+      else if (!Number.isFinite(x)) a.inf++;
+      else { a.finite++; a.sum += x; a.min = Math.min(a.min, x); a.max = Math.max(a.max, x); }
+    });
+    const plan = histogramPlan(accs, 5);
+    assert.deepEqual(plan.edges, [0, 3, 6, 9, 12, 15]);
+    assert.deepEqual(plan.means, [2.5, 51 / 4]);
+    const hist = [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]];
+    v.forEach((x, i) => {
+      if (!Number.isFinite(x)) return;
+      const c = Math.floor(i / 3) % 2;
+      accs[c].m2 += (x - plan.means[c]) ** 2;
+      hist[c][Math.min(4, Math.floor((x - plan.lo) * plan.scale))]++;
+    });
+    assert.deepStrictEqual(finishSide(accs, hist, plan.edges, [[0, 1]]), sideStats(v, layout, 5, [[0, 1]]));
   });
 });
