@@ -307,6 +307,18 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     fast.release(inArena);
   });
 
+  it('an output with Inf where the input has none (weights near float32\'s max), fused and not', () => {
+    const big = tensor('float32', [6], Float32Array.of(3e38, 1, -3e38, 2, 3e38, 1));
+    for (const p of [{ op: 'batch', weight: big }, { op: 'group', groups: 3, weight: big }, { op: 'rms', normalized_shape: [5, 7], weight: tensor('float32', [5, 7], new Float32Array(35).fill(3e38)) }] as NormParams[]) {
+      const spec = specOf(x, p, 20);
+      const r = fast.normalizeWithStats(x, p, spec);
+      const xout = toComputeArray(r.output);
+      assert.ok(xout.some((v) => v === Infinity) && xout.some((v) => Number.isFinite(v)), `${p.op}: the output has Inf and finite values`);
+      assertSameStats(r.stats.after, sideStats(xout, spec.layout, 20, spec.groups), xout, spec.layout, `${p.op} after`);
+      fast.release(r.output);
+    }
+  });
+
   it('before: false gives the output\'s statistics only (the same), for every op, one phase per pass fewer', () => {
     for (const p of OPS) {
       const x = input(p);
