@@ -315,18 +315,20 @@ export class FastKernels {
     const plan = histogramPlan(accs, bins);
     const ranges = statRanges(xs, layout, parts);
     // per part: float64 sum | min | max | nan | inf | m2 | comp (the first five unused here), then histograms
-    // [C][4 copies][bins + 1] int32; then the means
+    // [C][4 copies][bins + 1] int32; then the means and whether each channel is all finite
     const accBytes = 7 * C * 8 + C * 4 * (bins + 1) * 4;
     const blocks: number[] = [];
     try {
       for (let i = 0; i <= ranges.length; i++) {
-        const s = this.arena.alloc(i < ranges.length ? accBytes : C * 8);
+        const s = this.arena.alloc(i < ranges.length ? accBytes : 2 * C * 8);
         if (s < 0) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups); // memory full
         blocks.push(s);
       }
       const meansAt = blocks[ranges.length];
       for (let i = 0; i < ranges.length; i++) new Uint8Array(this.memory.buffer, blocks[i], accBytes).fill(0);
-      this.arena.f64(meansAt, C).set(plan.means);
+      const means = this.arena.f64(meansAt, 2 * C);
+      means.set(plan.means);
+      for (let c = 0; c < C; c++) means[C + c] = accs[c].finite === accs[c].count ? 1 : 0; // no NaN or Inf: no masks
       yield ranges.map((r, i) => ({
         fn: 'stats2_f32' as const,
         args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i]],

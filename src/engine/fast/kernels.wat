@@ -823,8 +823,10 @@
   ;; Pass 2 over n float32 at p: $bm2 = sum (v - mean)^2 and $bcomp = sum (v - mean) over the finite values;
   ;; histogram counts incremented at b = floor((v - lo) * scale) clamped to [0, bins - 1] (slot bins for
   ;; non-finite values). h holds 4 copies of bins + 1 int32 counts, one per SIMD lane (no lane waits for another's
-  ;; increment of the same bin); the caller adds them up.
+  ;; increment of the same bin); the caller adds them up. clean != 0: the values are known to be finite (pass 1
+  ;; found no NaN or Inf in the channel), so the lanes need no mask.
   (func $blk2 (param $p i32) (param $n i32) (param $mean f64) (param $lo f64) (param $scale f64) (param $bins i32) (param $h i32)
+        (param $clean i32)
     (local $end i32) (local $e4 i32) (local $w v128) (local $f v128) (local $v v128) (local $d v128) (local $Z v128)
     (local $M v128) (local $L v128) (local $S v128) (local $BM v128) (local $BN v128) (local $HO v128) (local $bi v128)
     (local $m2 v128) (local $cp v128) (local $t f64) (local $dd f64) (local $s2 f64) (local $sc f64) (local $b i32) (local $a i32)
@@ -840,40 +842,73 @@
     (local.set $hs (i32.shl (i32.add (local.get $bins) (i32.const 1)) (i32.const 2)))
     (local.set $HO (i32x4.add (i32x4.splat (local.get $h))
       (i32x4.mul (i32x4.splat (local.get $hs)) (v128.const i32x4 0 1 2 3))))
-    (block $out4
-      (loop $l4
-        (br_if $out4 (i32.ge_u (local.get $p) (local.get $e4)))
-        (local.set $w (v128.load (local.get $p)))
-        (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
-        ;; lanes 0, 1
-        (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
-        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
-          (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $f) (local.get $f))))
-        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
-        (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
-        (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))
-        ;; lanes 2, 3
-        (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
-        (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
-          (i8x16.shuffle 8 9 10 11 8 9 10 11 12 13 14 15 12 13 14 15 (local.get $f) (local.get $f))))
-        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
-        (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
-        (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
-          (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
-        ;; truncation is floor once clamped to [0, bins - 1]: they differ only below 0
-        (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
-        (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN) (local.get $f)))
-        (local.set $bi (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $HO)))
-        (local.set $a (i32x4.extract_lane 0 (local.get $bi)))
-        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $a (i32x4.extract_lane 1 (local.get $bi)))
-        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $a (i32x4.extract_lane 2 (local.get $bi)))
-        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $a (i32x4.extract_lane 3 (local.get $bi)))
-        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
-        (local.set $p (i32.add (local.get $p) (i32.const 16)))
-        (br $l4)))
+    (if (local.get $clean)
+      (then
+        (block $outc
+          (loop $lc
+            (br_if $outc (i32.ge_u (local.get $p) (local.get $e4)))
+            (local.set $w (v128.load (local.get $p)))
+            ;; lanes 0, 1
+            (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
+            (local.set $d (f64x2.sub (local.get $v) (local.get $M)))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+            (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))
+            ;; lanes 2, 3
+            (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
+            (local.set $d (f64x2.sub (local.get $v) (local.get $M)))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+            (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
+              (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+            ;; truncation is floor once clamped to [0, bins - 1]: they differ only below 0
+            (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
+            (local.set $bi (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $HO)))
+            (local.set $a (i32x4.extract_lane 0 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 1 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 2 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 3 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $lc))))
+      (else
+        (block $out4
+          (loop $l4
+            (br_if $out4 (i32.ge_u (local.get $p) (local.get $e4)))
+            (local.set $w (v128.load (local.get $p)))
+            (local.set $f (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
+            ;; lanes 0, 1
+            (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
+            (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
+              (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $f) (local.get $f))))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+            (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))
+            ;; lanes 2, 3
+            (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
+            (local.set $d (v128.and (f64x2.sub (local.get $v) (local.get $M))
+              (i8x16.shuffle 8 9 10 11 8 9 10 11 12 13 14 15 12 13 14 15 (local.get $f) (local.get $f))))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $cp (f64x2.add (local.get $cp) (local.get $d)))
+            (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
+              (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+            ;; truncation is floor once clamped to [0, bins - 1]: they differ only below 0
+            (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
+            (local.set $bi (v128.bitselect (local.get $bi) (local.get $BN) (local.get $f)))
+            (local.set $bi (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $HO)))
+            (local.set $a (i32x4.extract_lane 0 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 1 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 2 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $a (i32x4.extract_lane 3 (local.get $bi)))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $l4)))))
     (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $m2)) (f64x2.extract_lane 1 (local.get $m2))))
     (local.set $sc (f64.add (f64x2.extract_lane 0 (local.get $cp)) (f64x2.extract_lane 1 (local.get $cp))))
     (block $out1
@@ -921,8 +956,8 @@
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $rows))))
 
-  ;; Pass 2 of sideStats: squared deviations from means[c] (float64 array of C) and histogram counts over the
-  ;; shared edges (lo, scale = bins / (hi - lo)), same view and ranges as stats1_f32.
+  ;; Pass 2 of sideStats: squared deviations from means[c] (float64 array of 2 C: the means, then 1 for channels
+  ;; without NaN or Inf, else 0) and histogram counts over the shared edges (lo, scale = bins / (hi - lo)), same view and ranges as stats1_f32.
   (func (export "stats2_f32") (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32)
         (param $C i32) (param $inner i32) (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32)
     (local $o i32) (local $c i32) (local $p i32) (local $C8 i32) (local $hb i32) (local $a i32)
@@ -945,7 +980,8 @@
             (call $blk2 (local.get $p) (local.get $inner)
               (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))
               (local.get $lo) (local.get $scale) (local.get $bins)
-              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 4))))
+              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 4)))
+              (f64.ne (f64.load (i32.add (local.get $means) (i32.shl (i32.add (local.get $c) (local.get $C)) (i32.const 3)))) (f64.const 0)))
             (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (global.get $bm2)))
             (local.set $a (i32.add (local.get $a) (local.get $C8)))
