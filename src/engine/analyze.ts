@@ -60,9 +60,15 @@ export function groupRanges(channels: number, p: NormParams): [number, number][]
   return Array.from({ length: p.groups }, (_, g) => [g * size, g * size + size - 1] as [number, number]);
 }
 
-/** Statistics of one tensor with channels as `p` defines them (for `normscope stats` and hovers). */
-export function tensorStats(x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout'> = {}, bins = DEFAULT_BINS): SideStats {
-  return sideStats(toComputeArray(x), channelLayout(x.shape, channelAxis(x.shape, p)), bins);
+/**
+ * Statistics of one tensor with channels as `p` defines them (for `normscope stats` and hovers); `stats` is
+ * stats.ts `sideStats` by default, or the fast kernels' (same results).
+ */
+export function tensorStats(
+  x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout'> = {}, bins = DEFAULT_BINS,
+  stats: NonNullable<AnalyzeOptions['sideStats']> = sideStats,
+): SideStats {
+  return stats(toComputeArray(x), channelLayout(x.shape, channelAxis(x.shape, p)), bins, []);
 }
 
 /** Runs `p` on `x` and gathers statistics, checks and flags. Throws NormScopeError for bad input or params. */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { analyze, channelAxis, groupRanges } from '../../src/engine/analyze';
+import { analyze, channelAxis, groupRanges, tensorStats } from '../../src/engine/analyze';
 import { FastKernels, Job, runJob } from '../../src/engine/fast/fastKernels';
 import { NormParams } from '../../src/engine/params';
 import { ChannelLayout, SideStats, Summary, channelLayout, sideStats } from '../../src/engine/stats';
@@ -360,6 +360,15 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     assertSameStats(ours.stats.after, ts.stats.after, toComputeArray(ts.result.output), layout, 'after');
     assert.deepStrictEqual(ours.checks, ts.checks);
     assert.deepStrictEqual(ours.flags, ts.flags);
+  });
+
+  it('tensorStats takes the fast sideStats (normscope stats, hovers)', () => {
+    const xh64 = tensor('float32', [3, 5, 7, 6], randn(3 * 5 * 7 * 6, 51, 1e4, 1e-2));
+    for (const p of [{}, { layout: 'nhwc' as const }, { unbatched: true }]) {
+      const ours = tensorStats(xh64, p, 30, (v, l, b, g) => fast.sideStats(v, l, b, g));
+      const layout = channelLayout(xh64.shape, channelAxis(xh64.shape, p));
+      assertSameStats(ours, tensorStats(xh64, p, 30), toComputeArray(xh64), layout, JSON.stringify(p));
+    }
   });
 });
 
