@@ -149,6 +149,44 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     assert.equal(JSON.parse(panel.exports[panel.exports.length - 1].text!).op.op, 'instance');
   });
 
+  it('cancel stops a streamed run (the panel says so, no final result), and the next change streams again', async () => {
+    // 2048 x 4 x 16 x 16 float32 (8 MiB): hundreds of chunks at 0.1 MiB, so the cancel lands mid-stream
+    const bigShape = [2048, 4, 16, 16];
+    const n = bigShape.reduce((a, b) => a * b, 1);
+    const big = path.join(tmp, 'cancel.npy');
+    fs.writeFileSync(big, writeNpy(tensor('float32', bigShape, Float32Array.from({ length: n }, (_, i) => Math.sin(i)))));
+    const panel = await open(vscode.Uri.file(big));
+    await sentUntil(panel, 0, (msgs) => results(msgs).find((m) => m.partial), 'first picture');
+    await panel.receive({ type: 'cancel' });
+    const e = await sentUntil(panel, 0, (msgs) => msgs.find((m) => m.type === 'error'), 'cancel message');
+    assert.ok(e.type === 'error' && /^Cancelled\./.test(e.message), JSON.stringify(e));
+    assert.ok(!results(panel.sent).some((m) => !m.partial), 'no final result after the cancel');
+    const from = panel.sent.length;
+    await panel.receive({ type: 'setParams', requestId: 3, params: { op: 'instance' } });
+    const final = await sentUntil(panel, from, finalOf(3), 'result 3', 120_000);
+    assert.equal(final.view.stats.after.overall.count, n);
+  });
+
+  it('lists the members of a streamed .npz from its headers (the QuickPick), then streams the one picked', async () => {
+    const npz = path.resolve(__dirname, '../../../test/fixtures/containers/savez.npz');
+    await config().update('memoryBudgetMB', 0.006, vscode.ConfigurationTarget.Global); // streams files over 3 KiB
+    try {
+      let offered: readonly { selector: string; shape: readonly number[] }[] = [];
+      api.setTensorPick(async (_label, tensors) => { offered = tensors; return tensors[0].selector; });
+      const panel = await open(vscode.Uri.file(npz));
+      const t = await panel.next('tensor', { past: true });
+      const mem = new EngineSession().handle({ kind: 'load', id: 1, label: 'n', name: 'savez.npz', bytes: new Uint8Array(fs.readFileSync(npz)), listIfSeveral: true });
+      assert.ok(mem.ok && mem.kind === 'several');
+      assert.deepEqual(offered, mem.tensors, 'the pick lists what the in-memory reader lists');
+      assert.ok(t.info.streamed, 'the member is streamed');
+      assert.equal(t.info.label, `savez.npz#${offered[0].selector}`);
+      assert.deepEqual(t.info.shape, offered[0].shape);
+    } finally {
+      api.setTensorPick(undefined);
+      await config().update('memoryBudgetMB', 0.1, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   // Measurement (not a test of speed: nothing is asserted about time): NORMSCOPE_MEASURE_GB=1 generates a
   // float32 file of that many GB under the OS temp dir, opens it with the default budget, logs the time to the
   // first picture and to the final statistics and the extension host's peak RSS, and deletes the file.
