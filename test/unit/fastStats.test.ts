@@ -165,6 +165,9 @@ function cases(): Case[] {
   const nf1 = randn(5 * 6, 10);
   nf1[0] = NaN; nf1[7] = Infinity; nf1[13] = -Infinity; nf1[2] = 0; nf1[8] = -0;
   out.push({ name: 'non-finite, channels last', values: nf1, layout: { outer: 5, channels: 6, inner: 1 } });
+  // 200 channels x 501 bins: four histogram copies per channel would take more memory than allowed, so one copy
+  // (parts 1, 2), or the TypeScript sideStats (parts 3: even one copy per part is too much)
+  out.push({ name: 'many channels and bins (one histogram copy)', values: randn(3 * 200 * 5, 14, 0, 2), layout: { outer: 3, channels: 200, inner: 5 }, bins: 500 });
   out.push({ name: 'only NaN', values: new Float32Array(9).fill(NaN), layout: { outer: 3, channels: 1, inner: 3 } });
   out.push({ name: 'extremes of float32', values: Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -1e-45, 0, 1, -1, 2.5),
     layout: { outer: 2, channels: 2, inner: 2 }, bins: 3 });
@@ -202,6 +205,19 @@ describe('fast statistics (WebAssembly sideStats)', () => {
     assert.deepStrictEqual(fast.sideStats(Array.from(v), layout), sideStats(Array.from(v), layout));
     assert.throws(() => fast.sideStats(v, layout, 0), RangeError);
     assert.throws(() => fast.sideStats(v, layout, 1.5), RangeError);
+  });
+
+  it('one histogram copy, or the TypeScript sideStats, where four copies would not be worth their memory', () => {
+    const k = cases().find((c) => c.name.startsWith('many channels'))!;
+    for (const [parts, copies] of [[1, 1], [2, 1], [3, 0]]) {
+      const phases: Job[][] = [];
+      drive(fast, fast.sideStatsSteps(k.values, k.layout, 500, [], parts), parts, phases);
+      if (copies === 0) assert.equal(phases.length, 0, 'TypeScript sideStats');
+      else assert.deepEqual(phases[1].map((j) => j.args[j.args.length - 1]), new Array(phases[1].length).fill(copies));
+    }
+    const phases: Job[][] = [];
+    drive(fast, fast.sideStatsSteps(randn(4 * 64 * 50, 15), { outer: 4, channels: 64, inner: 50 }, 50, [], 2), 2, phases);
+    assert.deepEqual(phases[1].map((j) => j.args[j.args.length - 1]), [4, 4], 'four copies');
   });
 
   it('gives its scratch memory back', () => {

@@ -43,7 +43,7 @@ export interface KernelExports {
     accIn: number, accOut: number): void;
   stats1_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, acc: number): void;
   stats2_f32(x: number, o0: number, o1: number, c0: number, c1: number, C: number, inner: number, lo: number, scale: number,
-    bins: number, means: number, acc: number): void;
+    bins: number, means: number, acc: number, copies: number): void;
 }
 export type KernelName = keyof KernelExports;
 
@@ -247,6 +247,7 @@ export class FastKernels {
   ): Generator<Job[], SideStats, void> {
     const C = layout.channels;
     const ranges = statRanges(xs, layout, parts);
+    if (!statsFit(layout, bins, ranges.length)) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups);
     const blocks = this.pass1Blocks(ranges.length, C);
     try {
       if (blocks === null) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups);
@@ -314,9 +315,10 @@ export class FastKernels {
     const C = layout.channels;
     const plan = histogramPlan(accs, bins);
     const ranges = statRanges(xs, layout, parts);
+    const copies = histogramCopies(layout, bins, ranges.length);
     // per part: float64 sum | min | max | nan | inf | m2 | comp (the first five unused here), then histograms
-    // [C][4 copies][bins + 1] int32; then the means and whether each channel is all finite
-    const accBytes = 7 * C * 8 + C * 4 * (bins + 1) * 4;
+    // [C][copies][bins + 1] int32; then the means and whether each channel is all finite
+    const accBytes = 7 * C * 8 + C * copies * (bins + 1) * 4;
     const blocks: number[] = [];
     try {
       for (let i = 0; i <= ranges.length; i++) {
@@ -331,17 +333,17 @@ export class FastKernels {
       for (let c = 0; c < C; c++) means[C + c] = accs[c].finite === accs[c].count ? 1 : 0; // no NaN or Inf: no masks
       yield ranges.map((r, i) => ({
         fn: 'stats2_f32' as const,
-        args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i]],
+        args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i], copies],
       }));
       const hist: number[][] = accs.map(() => new Array<number>(bins).fill(0));
       for (let i = 0; i < ranges.length; i++) {
         const f = this.arena.f64(blocks[i], 7 * C);
-        const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * 4 * (bins + 1));
+        const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * copies * (bins + 1));
         for (let c = 0; c < C; c++) {
           accs[c].m2 += f[5 * C + c];
           accs[c].comp += f[6 * C + c];
           const hc = hist[c];
-          for (let k = 0; k < 4; k++) for (let b = 0, o = (4 * c + k) * (bins + 1); b < bins; b++) hc[b] += h[o + b];
+          for (let k = 0; k < copies; k++) for (let b = 0, o = (copies * c + k) * (bins + 1); b < bins; b++) hc[b] += h[o + b];
         }
       }
       return finishSide(accs, hist, plan.edges, groups);
@@ -418,7 +420,7 @@ export class FastKernels {
       const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
       const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec?.layout;
       const fuse = spec !== null && lay !== undefined && channelOp && (canonical || !transpose)
-        && lay.outer === g.N && lay.channels === g.C && lay.inner === g.S;
+        && lay.outer === g.N && lay.channels === g.C && lay.inner === g.S && statsFit(lay, bins, parts);
       let fused: { in: number[]; out: number[] } | null = null;
       if (fuse) {
         const bi = this.pass1Blocks(parts, g.C);
@@ -582,6 +584,23 @@ export class FastKernels {
 
 function checkBins(bins: number): void {
   if (!Number.isInteger(bins) || bins < 1 || bins > 10000) throw new RangeError(`bins must be an integer in 1..10000, got ${bins}`);
+}
+
+/**
+ * Whether the kernels' accumulators are worth their memory (the shared memory never shrinks): every part's
+ * pass-1 and pass-2 blocks with one histogram copy within max(2 x the data, 1 MiB); else the TypeScript sideStats
+ * (tensors with more channels than values per channel, e.g. (1, 1000000) with channels on axis 1).
+ */
+function statsFit(layout: ChannelLayout, bins: number, parts: number): boolean {
+  const n = layout.outer * layout.channels * layout.inner;
+  const perPart = layout.channels * (12 * 8 + (bins + 1) * 4);
+  return perPart * Math.max(1, parts) <= Math.max(8 * n, 1 << 20);
+}
+
+/** Histogram copies per channel in pass 2: 4 (one per SIMD lane) when they fit as `statsFit` counts, else 1. */
+function histogramCopies(layout: ChannelLayout, bins: number, parts: number): number {
+  const n = layout.outer * layout.channels * layout.inner;
+  return layout.channels * (12 * 8 + 4 * (bins + 1) * 4) * parts <= Math.max(8 * n, 1 << 20) ? 4 : 1;
 }
 
 /** One stats job's share of an (outer, C, inner) view at x: rows [o0, o1), channels [c0, c1), blocks of inner. */

@@ -619,8 +619,8 @@
 
   ;; ---- Statistics (stats.ts sideStats) over a C-order tensor viewed as (outer, C, inner) ----
   ;; One part's accumulators at $acc, for C channels: float64 arrays sum | min | max | nan | inf | m2 | comp
-  ;; (7 * C * 8 bytes), then int32 histogram counts [C][4][bins + 1] (four copies per channel, summed by the
-  ;; caller; slot `bins` takes non-finite values and is ignored). A job covers outer rows [o0, o1) and channels [c0, c1); jobs of one phase write separate
+  ;; (7 * C * 8 bytes), then int32 histogram counts [C][copies][bins + 1] (copies = 4 or 1 per channel, summed by
+  ;; the caller; slot `bins` takes non-finite values and is ignored). A job covers outer rows [o0, o1) and channels [c0, c1); jobs of one phase write separate
   ;; accumulators, merged by the caller. Exact where stats.ts is exact: min, max (compared as `v < min`), NaN,
   ;; Inf and histogram bins (the same float64 formula floor((v - lo) * scale), clamped); sums in another order.
 
@@ -822,11 +822,11 @@
 
   ;; Pass 2 over n float32 at p: $bm2 = sum (v - mean)^2 and $bcomp = sum (v - mean) over the finite values;
   ;; histogram counts incremented at b = floor((v - lo) * scale) clamped to [0, bins - 1] (slot bins for
-  ;; non-finite values). h holds 4 copies of bins + 1 int32 counts, one per SIMD lane (no lane waits for another's
-  ;; increment of the same bin); the caller adds them up. clean != 0: the values are known to be finite (pass 1
+  ;; non-finite values). h holds `copies` (4 or 1) copies of bins + 1 int32 counts: with 4, one per SIMD lane (no
+  ;; lane waits for another's increment of the same bin); the caller adds them up. clean != 0: the values are known to be finite (pass 1
   ;; found no NaN or Inf in the channel), so the lanes need no mask.
   (func $blk2 (param $p i32) (param $n i32) (param $mean f64) (param $lo f64) (param $scale f64) (param $bins i32) (param $h i32)
-        (param $clean i32)
+        (param $clean i32) (param $copies i32)
     (local $end i32) (local $e4 i32) (local $w v128) (local $f v128) (local $v v128) (local $d v128) (local $Z v128)
     (local $M v128) (local $L v128) (local $S v128) (local $BM v128) (local $BN v128) (local $HO v128) (local $bi v128)
     (local $m2 v128) (local $cp v128) (local $t f64) (local $dd f64) (local $s2 f64) (local $sc f64) (local $b i32) (local $a i32)
@@ -838,8 +838,9 @@
     (local.set $S (f64x2.splat (local.get $scale)))
     (local.set $BM (i32x4.splat (i32.sub (local.get $bins) (i32.const 1))))
     (local.set $BN (i32x4.splat (local.get $bins)))
-    ;; byte offsets of the four copies: h + lane * (bins + 1) * 4
-    (local.set $hs (i32.shl (i32.add (local.get $bins) (i32.const 1)) (i32.const 2)))
+    ;; byte offsets of the four copies: h + lane * (bins + 1) * 4 (all lanes at h when there is one copy)
+    (local.set $hs (select (i32.shl (i32.add (local.get $bins) (i32.const 1)) (i32.const 2)) (i32.const 0)
+      (i32.gt_u (local.get $copies) (i32.const 1))))
     (local.set $HO (i32x4.add (i32x4.splat (local.get $h))
       (i32x4.mul (i32x4.splat (local.get $hs)) (v128.const i32x4 0 1 2 3))))
     (if (local.get $clean)
@@ -960,10 +961,11 @@
   ;; without NaN or Inf, else 0) and histogram counts over the shared edges (lo, scale = bins / (hi - lo)), same view and ranges as stats1_f32.
   (func (export "stats2_f32") (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32)
         (param $C i32) (param $inner i32) (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32)
+        (param $copies i32)
     (local $o i32) (local $c i32) (local $p i32) (local $C8 i32) (local $hb i32) (local $a i32)
     (if (i32.eq (local.get $inner) (i32.const 1)) (then
       (call $cl2 (local.get $x) (local.get $o0) (local.get $o1) (local.get $c0) (local.get $c1) (local.get $C)
-        (local.get $lo) (local.get $scale) (local.get $bins) (local.get $means) (local.get $acc))
+        (local.get $lo) (local.get $scale) (local.get $bins) (local.get $means) (local.get $acc) (local.get $copies))
       (return)))
     (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
     (local.set $hb (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 7))))
@@ -980,8 +982,10 @@
             (call $blk2 (local.get $p) (local.get $inner)
               (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))
               (local.get $lo) (local.get $scale) (local.get $bins)
-              (i32.add (local.get $hb) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (i32.const 4)))
-              (f64.ne (f64.load (i32.add (local.get $means) (i32.shl (i32.add (local.get $c) (local.get $C)) (i32.const 3)))) (f64.const 0)))
+              (i32.add (local.get $hb) (i32.shl (i32.mul (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1))) (local.get $copies))
+                (i32.const 2)))
+              (f64.ne (f64.load (i32.add (local.get $means) (i32.shl (i32.add (local.get $c) (local.get $C)) (i32.const 3)))) (f64.const 0))
+              (local.get $copies))
             (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
             (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (global.get $bm2)))
             (local.set $a (i32.add (local.get $a) (local.get $C8)))
@@ -1029,7 +1033,7 @@
 
   ;; stats2_f32 for inner = 1 (channels last).
   (func $cl2 (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32) (param $C i32)
-        (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32)
+        (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32) (param $copies i32)
     (local $o i32) (local $c i32) (local $p i32) (local $a i32) (local $C8 i32) (local $hb i32) (local $b i32)
     (local $t f64) (local $d f64)
     (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
@@ -1053,8 +1057,8 @@
               (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
               (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
               (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
-              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.shl (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
-                (i32.const 2)) (local.get $b)) (i32.const 2))))
+              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.mul (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
+                (local.get $copies)) (local.get $b)) (i32.const 2))))
               (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
             (local.set $p (i32.add (local.get $p) (i32.const 4)))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
