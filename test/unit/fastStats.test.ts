@@ -353,6 +353,29 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     }
   });
 
+  it('unbatched and 2-D inputs (channels on axis 0 or 1; S = 1)', () => {
+    const u = tensor('float32', [6, 5, 7], randn(210, 61, -1, 2));
+    const m = tensor('float32', [40, 6], randn(240, 62, 3, 0.5));
+    const runs: [Tensor, NormParams][] = [
+      [u, { op: 'instance', unbatched: true }], [u, { op: 'group', groups: 2, unbatched: true }], [u, { op: 'layer', unbatched: true }],
+      [m, { op: 'batch' }], [m, { op: 'layer' }], [m, { op: 'rms' }],
+    ];
+    for (const [x, p] of runs) {
+      for (const parts of [1, 2]) {
+        const spec = specOf(x, p);
+        const r = drive(fast, fast.normalizeWithStatsSteps(x, p, spec, parts), parts);
+        const plain = drive(fast, fast.steps(x, p, parts), parts);
+        assert.deepStrictEqual(r.output.data, plain.output.data, `${p.op} output`);
+        const xin = toComputeArray(x);
+        const xout = toComputeArray(r.output);
+        assertSameStats(r.stats.before!, sideStats(xin, spec.layout, spec.bins, spec.groups), xin, spec.layout, `${p.op} before`);
+        assertSameStats(r.stats.after, sideStats(xout, spec.layout, spec.bins, spec.groups), xout, spec.layout, `${p.op} after`);
+        fast.release(r.output);
+        fast.release(plain.output);
+      }
+    }
+  });
+
   it('float64 input falls back to the TypeScript kernels and statistics', () => {
     const x64 = tensor('float64', [2, 3, 4], Float64Array.from(randn(24, 31)));
     const p: NormParams = { op: 'batch' };
