@@ -41,7 +41,10 @@ interface Pager<T> {
  * Draws `view` into a new section appended to `container` (attached first: chart.js sizes canvases from the
  * layout). `pages` holds the shown page of each pager and is updated as the user pages.
  */
-export function createChartView(container: HTMLElement, view: AnalysisView, colors: ThemeColors, pageSize: number, pages: { channel: number; group: number }): ChartView {
+export function createChartView(
+  container: HTMLElement, view: AnalysisView, colors: ThemeColors, pageSize: number, pages: { channel: number; group: number },
+  afterPending = false,
+): ChartView {
   const charts: Chart[] = [];
   const { before, after } = view.stats;
   const root = el('section', { class: 'charts', 'aria-label': 'Charts' });
@@ -52,10 +55,10 @@ export function createChartView(container: HTMLElement, view: AnalysisView, colo
   const ac = el('canvas', { role: 'img', 'aria-label': `Histogram of all values after: ${statLine(after.overall)}` });
   root.append(el('div', { class: 'pair' },
     figure('big', [el('b', {}, 'Before'), ' ', el('span', { class: 'muted' }, statLine(before.overall))], bc),
-    figure('big', [el('b', {}, 'After'), ' ', el('span', { class: 'muted' }, `${statLine(after.overall)} · dashed: N(0, 1)`)], ac)));
+    figure('big', [el('b', {}, 'After'), ' ', el('span', { class: 'muted' }, afterPending ? 'pending: runs once the input is read' : `${statLine(after.overall)} · dashed: N(0, 1)`)], ac)));
   const text = colors.text, grid = colors.grid;
   charts.push(drawHistogram(bc, { ...before.overall.histogram, color: colors.before, label: 'before', textColor: text, gridColor: grid }));
-  charts.push(drawHistogram(ac, { ...after.overall.histogram, color: colors.after, label: 'after', normalOverlay: true, textColor: text, gridColor: grid }));
+  charts.push(drawHistogram(ac, { ...after.overall.histogram, color: colors.after, label: 'after', normalOverlay: !afterPending, textColor: text, gridColor: grid }));
 
   // Per-channel profile.
   if (before.channels.length > 1) {

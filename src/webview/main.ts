@@ -117,7 +117,7 @@ function renderView(): void {
     return;
   }
   const pageSize = model.init?.settings.pageSize ?? 16;
-  const view = createChartView(viewSlot, result.view, themeColors(), pageSize, model.pages);
+  const view = createChartView(viewSlot, result.view, themeColors(), pageSize, model.pages, result.partial?.afterPending);
   chartView = view;
   requestAnimationFrame(() => {
     if (chartView !== view) return;
