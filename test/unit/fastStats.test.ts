@@ -138,6 +138,7 @@ function cases(): Case[] {
   out.push({ name: 'more channels than rows (channel split)', values: randn(1 * 9 * 13, 3), layout: { outer: 1, channels: 9, inner: 13 } });
   out.push({ name: 'nhwc: channels last (inner 1), odd C', values: randn(2 * 11 * 7, 4, 1, 3), layout: { outer: 2 * 11, channels: 7, inner: 1 },
     groups: [[0, 6]] });
+  out.push({ name: 'channels last, fewer rows than parts (channel split)', values: randn(2 * 11, 16, 5, 1), layout: { outer: 2, channels: 11, inner: 1 } });
   out.push({ name: 'a single channel', values: randn(1001, 5), layout: { outer: 1, channels: 1, inner: 1001 } });
   out.push({ name: 'a single channel as (N, 1, S)', values: randn(3 * 1 * 21, 6), layout: { outer: 3, channels: 1, inner: 21 } });
   out.push({ name: 'one element', values: Float32Array.of(-2.5), layout: { outer: 1, channels: 1, inner: 1 } });

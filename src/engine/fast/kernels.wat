@@ -996,10 +996,40 @@
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $rows))))
 
-  ;; stats1_f32 for inner = 1 (channels last): one element per (row, channel), accumulated in place.
+  ;; stats1_f32 for inner = 1 (channels last): k consecutive channels of one row at p, accumulators of the first
+  ;; at a (C8 = 8 C), one value at a time.
+  (func $cl1s (param $p i32) (param $a i32) (param $k i32) (param $C8 i32)
+    (local $end i32) (local $t f64)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $k) (i32.const 2))))
+    (block $done
+      (loop $chans
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+        (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
+          (then
+            (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $t)))
+            (if (f64.lt (local.get $t) (f64.load (i32.add (local.get $a) (local.get $C8))))
+              (then (f64.store (i32.add (local.get $a) (local.get $C8)) (local.get $t))))
+            (if (f64.gt (local.get $t) (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1)))))
+              (then (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1))) (local.get $t)))))
+          (else
+            (if (f64.ne (local.get $t) (local.get $t))
+              (then (f64.store (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))
+                (f64.add (f64.load (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))) (f64.const 1))))
+              (else (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))
+                (f64.add (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))) (f64.const 1)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (br $chans))))
+
+  ;; stats1_f32 for inner = 1 (channels last): per row, four channels at a time while their values are finite
+  ;; (the accumulators of neighbouring channels are neighbours), else one at a time.
   (func $cl1 (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32) (param $C i32) (param $acc i32)
-    (local $o i32) (local $c i32) (local $p i32) (local $a i32) (local $C8 i32) (local $t f64)
+    (local $o i32) (local $c i32) (local $c4 i32) (local $p i32) (local $a i32) (local $C8 i32) (local $C16 i32)
+    (local $w v128) (local $v v128) (local $Z v128)
     (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (local.set $C16 (i32.shl (local.get $C) (i32.const 4)))
+    (local.set $c4 (i32.add (local.get $c0) (i32.and (i32.sub (local.get $c1) (local.get $c0)) (i32.const -4))))
     (local.set $o (local.get $o0))
     (block $done
       (loop $rows
@@ -1009,35 +1039,71 @@
         (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
         (block $cdone
           (loop $chans
-            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-            (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
-            (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0))
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c4)))
+            (local.set $w (v128.load (local.get $p)))
+            (if (i32x4.all_true (f32x4.eq (f32x4.sub (local.get $w) (local.get $w)) (local.get $Z)))
               (then
-                (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $t)))
-                (if (f64.lt (local.get $t) (f64.load (i32.add (local.get $a) (local.get $C8))))
-                  (then (f64.store (i32.add (local.get $a) (local.get $C8)) (local.get $t))))
-                (if (f64.gt (local.get $t) (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1)))))
-                  (then (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 1))) (local.get $t)))))
-              (else
-                (if (f64.ne (local.get $t) (local.get $t))
-                  (then (f64.store (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))
-                    (f64.add (f64.load (i32.add (local.get $a) (i32.mul (local.get $C8) (i32.const 3)))) (f64.const 1))))
-                  (else (f64.store (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))
-                    (f64.add (f64.load (i32.add (local.get $a) (i32.shl (local.get $C8) (i32.const 2)))) (f64.const 1)))))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $a (i32.add (local.get $a) (i32.const 8)))
-            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
+                (v128.store (local.get $a) (f64x2.add (v128.load (local.get $a)) (local.get $v)))
+                (v128.store (i32.add (local.get $a) (local.get $C8))
+                  (f64x2.pmin (v128.load (i32.add (local.get $a) (local.get $C8))) (local.get $v)))
+                (v128.store (i32.add (local.get $a) (local.get $C16))
+                  (f64x2.pmax (v128.load (i32.add (local.get $a) (local.get $C16))) (local.get $v)))
+                (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
+                (v128.store offset=16 (local.get $a) (f64x2.add (v128.load offset=16 (local.get $a)) (local.get $v)))
+                (v128.store offset=16 (i32.add (local.get $a) (local.get $C8))
+                  (f64x2.pmin (v128.load offset=16 (i32.add (local.get $a) (local.get $C8))) (local.get $v)))
+                (v128.store offset=16 (i32.add (local.get $a) (local.get $C16))
+                  (f64x2.pmax (v128.load offset=16 (i32.add (local.get $a) (local.get $C16))) (local.get $v))))
+              (else (call $cl1s (local.get $p) (local.get $a) (i32.const 4) (local.get $C8))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $a (i32.add (local.get $a) (i32.const 32)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
             (br $chans)))
+        (call $cl1s (local.get $p) (local.get $a) (i32.sub (local.get $c1) (local.get $c4)) (local.get $C8))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $rows))))
 
-  ;; stats2_f32 for inner = 1 (channels last).
+  ;; stats2_f32 for inner = 1 (channels last): k consecutive channels from c of one row at p, one value at a time
+  ;; (histogram copy 0 of each channel; HS bytes from one channel's histograms to the next).
+  (func $cl2s (param $p i32) (param $c i32) (param $k i32) (param $C8 i32) (param $acc i32) (param $hb i32) (param $HS i32)
+        (param $means i32) (param $lo f64) (param $scale f64) (param $bins i32)
+    (local $end i32) (local $a i32) (local $b i32) (local $t f64) (local $d f64)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $k) (i32.const 2))))
+    (block $done
+      (loop $chans
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+        (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0)) (then
+          (local.set $d (f64.sub (local.get $t) (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))))
+          (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
+          (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.mul (local.get $d) (local.get $d))))
+          (local.set $a (i32.add (local.get $a) (local.get $C8)))
+          (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $d)))
+          (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
+          (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
+          (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
+          (local.set $a (i32.add (i32.add (local.get $hb) (i32.mul (local.get $c) (local.get $HS))) (i32.shl (local.get $b) (i32.const 2))))
+          (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $chans))))
+
+  ;; stats2_f32 for inner = 1 (channels last): per row, four channels at a time when pass 1 found them all finite
+  ;; (means[C + c] != 0), else one at a time.
   (func $cl2 (param $x i32) (param $o0 i32) (param $o1 i32) (param $c0 i32) (param $c1 i32) (param $C i32)
         (param $lo f64) (param $scale f64) (param $bins i32) (param $means i32) (param $acc i32) (param $copies i32)
-    (local $o i32) (local $c i32) (local $p i32) (local $a i32) (local $C8 i32) (local $hb i32) (local $b i32)
-    (local $t f64) (local $d f64)
+    (local $o i32) (local $c i32) (local $c4 i32) (local $p i32) (local $C8 i32) (local $hb i32) (local $HS i32) (local $a i32)
+    (local $w v128) (local $v v128) (local $d v128) (local $bi v128) (local $Z v128) (local $L v128) (local $S v128) (local $BM v128)
+    (local $LH v128) (local $m2 i32) (local $cp i32)
     (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
     (local.set $hb (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 7))))
+    (local.set $HS (i32.shl (i32.mul (i32.add (local.get $bins) (i32.const 1)) (local.get $copies)) (i32.const 2)))
+    (local.set $c4 (i32.add (local.get $c0) (i32.and (i32.sub (local.get $c1) (local.get $c0)) (i32.const -4))))
+    (local.set $L (f64x2.splat (local.get $lo)))
+    (local.set $S (f64x2.splat (local.get $scale)))
+    (local.set $BM (i32x4.splat (i32.sub (local.get $bins) (i32.const 1))))
+    (local.set $LH (i32x4.mul (i32x4.splat (local.get $HS)) (v128.const i32x4 0 1 2 3)))
     (local.set $o (local.get $o0))
     (block $done
       (loop $rows
@@ -1046,23 +1112,49 @@
         (local.set $p (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $C)) (local.get $c)) (i32.const 2))))
         (block $cdone
           (loop $chans
-            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c1)))
-            (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
-            (if (f64.eq (f64.sub (local.get $t) (local.get $t)) (f64.const 0)) (then
-              (local.set $d (f64.sub (local.get $t) (f64.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))))
-              (local.set $a (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
-              (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.mul (local.get $d) (local.get $d))))
-              (local.set $a (i32.add (local.get $a) (local.get $C8)))
-              (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (local.get $d)))
-              (local.set $b (i32.trunc_sat_f64_s (f64.floor (f64.mul (f64.sub (local.get $t) (local.get $lo)) (local.get $scale)))))
-              (if (i32.ge_s (local.get $b) (local.get $bins)) (then (local.set $b (i32.sub (local.get $bins) (i32.const 1)))))
-              (if (i32.lt_s (local.get $b) (i32.const 0)) (then (local.set $b (i32.const 0))))
-              (local.set $a (i32.add (local.get $hb) (i32.shl (i32.add (i32.mul (i32.mul (local.get $c) (i32.add (local.get $bins) (i32.const 1)))
-                (local.get $copies)) (local.get $b)) (i32.const 2))))
-              (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br_if $cdone (i32.ge_u (local.get $c) (local.get $c4)))
+            (if (i32.and
+                  (i64x2.all_true (f64x2.ne (v128.load (i32.add (local.get $means) (i32.shl (i32.add (local.get $c) (local.get $C)) (i32.const 3))))
+                    (local.get $Z)))
+                  (i64x2.all_true (f64x2.ne (v128.load offset=16 (i32.add (local.get $means) (i32.shl (i32.add (local.get $c) (local.get $C)) (i32.const 3))))
+                    (local.get $Z))))
+              (then
+                (local.set $w (v128.load (local.get $p)))
+                (local.set $m2 (i32.add (i32.add (local.get $acc) (i32.mul (local.get $C8) (i32.const 5))) (i32.shl (local.get $c) (i32.const 3))))
+                (local.set $cp (i32.add (local.get $m2) (local.get $C8)))
+                ;; channels c, c + 1
+                (local.set $v (f64x2.promote_low_f32x4 (local.get $w)))
+                (local.set $d (f64x2.sub (local.get $v) (v128.load (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))))
+                (v128.store (local.get $m2) (f64x2.add (v128.load (local.get $m2)) (f64x2.mul (local.get $d) (local.get $d))))
+                (v128.store (local.get $cp) (f64x2.add (v128.load (local.get $cp)) (local.get $d)))
+                (local.set $bi (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S))))
+                ;; channels c + 2, c + 3
+                (local.set $v (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $w) (local.get $w))))
+                (local.set $d (f64x2.sub (local.get $v) (v128.load offset=16 (i32.add (local.get $means) (i32.shl (local.get $c) (i32.const 3))))))
+                (v128.store offset=16 (local.get $m2) (f64x2.add (v128.load offset=16 (local.get $m2)) (f64x2.mul (local.get $d) (local.get $d))))
+                (v128.store offset=16 (local.get $cp) (f64x2.add (v128.load offset=16 (local.get $cp)) (local.get $d)))
+                (local.set $bi (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $bi)
+                  (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $v) (local.get $L)) (local.get $S)))))
+                ;; truncation is floor once clamped to [0, bins - 1]
+                (local.set $bi (i32x4.max_s (i32x4.min_s (local.get $bi) (local.get $BM)) (local.get $Z)))
+                (local.set $bi (i32x4.add (i32x4.add (i32x4.shl (local.get $bi) (i32.const 2)) (local.get $LH))
+                  (i32x4.splat (i32.add (local.get $hb) (i32.mul (local.get $c) (local.get $HS))))))
+                (local.set $a (i32x4.extract_lane 0 (local.get $bi)))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+                (local.set $a (i32x4.extract_lane 1 (local.get $bi)))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+                (local.set $a (i32x4.extract_lane 2 (local.get $bi)))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+                (local.set $a (i32x4.extract_lane 3 (local.get $bi)))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1))))
+              (else
+                (call $cl2s (local.get $p) (local.get $c) (i32.const 4) (local.get $C8) (local.get $acc) (local.get $hb) (local.get $HS)
+                  (local.get $means) (local.get $lo) (local.get $scale) (local.get $bins))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
             (br $chans)))
+        (call $cl2s (local.get $p) (local.get $c) (i32.sub (local.get $c1) (local.get $c4)) (local.get $C8) (local.get $acc) (local.get $hb)
+          (local.get $HS) (local.get $means) (local.get $lo) (local.get $scale) (local.get $bins))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $rows))))
 )
