@@ -168,7 +168,12 @@ function cases(): Case[] {
   out.push({ name: 'non-finite, channels last', values: nf1, layout: { outer: 5, channels: 6, inner: 1 } });
   // 200 channels x 501 bins: four histogram copies per channel would take more memory than allowed, so one copy
   // (parts 1, 2), or the TypeScript sideStats (parts 3: even one copy per part is too much)
-  out.push({ name: 'many channels and bins (one histogram copy)', values: randn(3 * 200 * 5, 14, 0, 2), layout: { outer: 3, channels: 200, inner: 5 }, bins: 500 });
+  out.push({ name: 'many channels and bins (one histogram copy)', values: randn(3 * 200 * 9, 14, 0, 2), layout: { outer: 3, channels: 200, inner: 9 }, bins: 500 });
+  // short channel blocks (1 < inner < 8) run as inner * C channels of one value per row, merged back
+  const sh = randn(7 * 5 * 3, 17, -2, 3);
+  sh[4] = NaN; sh[20] = Infinity; sh[21] = -0; sh[22] = 0;
+  out.push({ name: 'short channel blocks (inner 3), NaN, Inf, zeros', values: sh, layout: { outer: 7, channels: 5, inner: 3 }, groups: [[0, 2], [3, 4]] });
+  out.push({ name: 'short channel blocks (inner 2), huge offset', values: randn(50 * 6 * 2, 18, 1e4, 1e-2), layout: { outer: 50, channels: 6, inner: 2 } });
   out.push({ name: 'only NaN', values: new Float32Array(9).fill(NaN), layout: { outer: 3, channels: 1, inner: 3 } });
   out.push({ name: 'extremes of float32', values: Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -1e-45, 0, 1, -1, 2.5),
     layout: { outer: 2, channels: 2, inner: 2 }, bins: 3 });
@@ -354,12 +359,14 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     }
   });
 
-  it('unbatched and 2-D inputs (channels on axis 0 or 1; S = 1)', () => {
+  it('unbatched, 2-D and short-S inputs (channels on axis 0 or 1; S = 1 or 3)', () => {
     const u = tensor('float32', [6, 5, 7], randn(210, 61, -1, 2));
     const m = tensor('float32', [40, 6], randn(240, 62, 3, 0.5));
     const runs: [Tensor, NormParams][] = [
       [u, { op: 'instance', unbatched: true }], [u, { op: 'group', groups: 2, unbatched: true }], [u, { op: 'layer', unbatched: true }],
       [m, { op: 'batch' }], [m, { op: 'layer' }], [m, { op: 'rms' }],
+      [tensor('float32', [10, 6, 3], randn(180, 63, 1, 2)), { op: 'batch' }], // S = 3: short channel blocks
+      [tensor('float32', [10, 6, 3], randn(180, 64, 1, 2)), { op: 'group', groups: 3 }],
     ];
     for (const [x, p] of runs) {
       for (const parts of [1, 2]) {

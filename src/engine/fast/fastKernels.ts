@@ -246,13 +246,14 @@ export class FastKernels {
     xs: number, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], parts: number,
   ): Generator<Job[], SideStats, void> {
     const C = layout.channels;
-    const ranges = statRanges(xs, layout, parts);
+    const run = kernelLayout(layout);
+    const ranges = statRanges(xs, run, parts);
     if (!statsFit(layout, bins, ranges.length)) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups);
-    const blocks = this.pass1Blocks(ranges.length, C);
+    const blocks = this.pass1Blocks(ranges.length, run.channels);
     try {
       if (blocks === null) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups);
-      yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, blocks[i]] }));
-      return yield* this.pass2(xs, layout, bins, groups, parts, this.mergePass1(xs, layout, blocks));
+      yield ranges.map((r, i) => ({ fn: 'stats1_f32' as const, args: [r.x, r.o0, r.o1, r.c0, r.c1, run.channels, r.inner, blocks[i]] }));
+      return yield* this.pass2(xs, layout, bins, groups, parts, this.mergePass1(xs, layout, blocks, run.channels / C));
     } finally {
       for (const s of blocks ?? []) this.arena.release(s);
     }
@@ -276,9 +277,13 @@ export class FastKernels {
     return blocks;
   }
 
-  /** The channels' accumulators from the pass-1 blocks of all parts (values at xs, for a zero's sign). */
-  private mergePass1(xs: number, layout: ChannelLayout, blocks: readonly number[]): ChannelAccumulator[] {
+  /**
+   * The channels' accumulators from the pass-1 blocks of all parts (values at xs, for a zero's sign); the blocks
+   * hold `k` consecutive sub-channels per channel (see `kernelLayout`).
+   */
+  private mergePass1(xs: number, layout: ChannelLayout, blocks: readonly number[], k = 1): ChannelAccumulator[] {
     const { outer, channels: C, inner } = layout;
+    const K = C * k;
     const accs: ChannelAccumulator[] = [];
     for (let c = 0; c < C; c++) {
       const a = newAccumulator();
@@ -286,14 +291,14 @@ export class FastKernels {
       accs.push(a);
     }
     for (const block of blocks) {
-      const f = this.arena.f64(block, 5 * C);
-      for (let c = 0; c < C; c++) {
-        const a = accs[c];
-        a.sum += f[c];
-        if (f[C + c] < a.min) a.min = f[C + c];
-        if (f[2 * C + c] > a.max) a.max = f[2 * C + c];
-        a.nan += f[3 * C + c];
-        a.inf += f[4 * C + c];
+      const f = this.arena.f64(block, 5 * K);
+      for (let s = 0; s < K; s++) {
+        const a = accs[Math.floor(s / k)];
+        a.sum += f[s];
+        if (f[K + s] < a.min) a.min = f[K + s];
+        if (f[2 * K + s] > a.max) a.max = f[2 * K + s];
+        a.nan += f[3 * K + s];
+        a.inf += f[4 * K + s];
       }
     }
     const x = this.arena.f32(xs, outer * C * inner);
@@ -312,10 +317,12 @@ export class FastKernels {
     xs: number, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], parts: number,
     accs: ChannelAccumulator[],
   ): Generator<Job[], SideStats, void> {
-    const C = layout.channels;
     const plan = histogramPlan(accs, bins);
-    const ranges = statRanges(xs, layout, parts);
-    const copies = histogramCopies(layout, bins, ranges.length);
+    const run = kernelLayout(layout);
+    const C = run.channels; // the kernels' channels: k sub-channels per channel of `layout`
+    const k = C / layout.channels;
+    const ranges = statRanges(xs, run, parts);
+    const copies = histogramCopies(run, bins, ranges.length);
     // per part: float64 sum | min | max | nan | inf | m2 | comp (the first five unused here), then histograms
     // [C][copies][bins + 1] int32; then the means and whether each channel is all finite
     const accBytes = 7 * C * 8 + C * copies * (bins + 1) * 4;
@@ -323,14 +330,17 @@ export class FastKernels {
     try {
       for (let i = 0; i <= ranges.length; i++) {
         const s = this.arena.alloc(i < ranges.length ? accBytes : 2 * C * 8);
-        if (s < 0) return sideStats(this.arena.f32(xs, numel([layout.outer, C, layout.inner])), layout, bins, groups); // memory full
+        if (s < 0) return sideStats(this.arena.f32(xs, numel([layout.outer, layout.channels, layout.inner])), layout, bins, groups); // memory full
         blocks.push(s);
       }
       const meansAt = blocks[ranges.length];
       for (let i = 0; i < ranges.length; i++) new Uint8Array(this.memory.buffer, blocks[i], accBytes).fill(0);
       const means = this.arena.f64(meansAt, 2 * C);
-      means.set(plan.means);
-      for (let c = 0; c < C; c++) means[C + c] = accs[c].finite === accs[c].count ? 1 : 0; // no NaN or Inf: no masks
+      for (let s = 0; s < C; s++) {
+        const a = accs[Math.floor(s / k)];
+        means[s] = plan.means[Math.floor(s / k)];
+        means[C + s] = a.finite === a.count ? 1 : 0; // no NaN or Inf: no masks
+      }
       yield ranges.map((r, i) => ({
         fn: 'stats2_f32' as const,
         args: [r.x, r.o0, r.o1, r.c0, r.c1, C, r.inner, plan.lo, plan.scale, bins, meansAt, blocks[i], copies],
@@ -339,11 +349,12 @@ export class FastKernels {
       for (let i = 0; i < ranges.length; i++) {
         const f = this.arena.f64(blocks[i], 7 * C);
         const h = new Int32Array(this.memory.buffer, blocks[i] + 7 * C * 8, C * copies * (bins + 1));
-        for (let c = 0; c < C; c++) {
-          accs[c].m2 += f[5 * C + c];
-          accs[c].comp += f[6 * C + c];
+        for (let s = 0; s < C; s++) {
+          const c = Math.floor(s / k);
+          accs[c].m2 += f[5 * C + s];
+          accs[c].comp += f[6 * C + s];
           const hc = hist[c];
-          for (let k = 0; k < copies; k++) for (let b = 0, o = (copies * c + k) * (bins + 1); b < bins; b++) hc[b] += h[o + b];
+          for (let j = 0; j < copies; j++) for (let b = 0, o = (copies * s + j) * (bins + 1); b < bins; b++) hc[b] += h[o + b];
         }
       }
       return finishSide(accs, hist, plan.edges, groups);
@@ -593,8 +604,18 @@ function checkBins(bins: number): void {
  */
 function statsFit(layout: ChannelLayout, bins: number, parts: number): boolean {
   const n = layout.outer * layout.channels * layout.inner;
-  const perPart = layout.channels * (12 * 8 + (bins + 1) * 4);
+  const perPart = kernelLayout(layout).channels * (12 * 8 + (bins + 1) * 4);
   return perPart * Math.max(1, parts) <= Math.max(8 * n, 1 << 20);
+}
+
+/**
+ * The view the stats kernels take of `layout`: itself, or for short channel blocks (1 < inner < 8, where a call
+ * per block would cost more than the block) each (channel, i) as a channel of its own with inner = 1 (the
+ * channels-last kernels, four at a step), merged back into channels afterwards.
+ */
+function kernelLayout(layout: ChannelLayout): ChannelLayout {
+  const { outer, channels: C, inner } = layout;
+  return inner > 1 && inner < 8 ? { outer, channels: C * inner, inner: 1 } : layout;
 }
 
 /** Histogram copies per channel in pass 2: 4 (one per SIMD lane) when they fit as `statsFit` counts, else 1. */
