@@ -168,7 +168,7 @@ function cases(): Case[] {
   out.push({ name: 'non-finite, channels last', values: nf1, layout: { outer: 5, channels: 6, inner: 1 } });
   // 200 channels x 501 bins: four histogram copies per channel would take more memory than allowed, so one copy
   // (parts 1, 2), or the TypeScript sideStats (parts 3: even one copy per part is too much)
-  out.push({ name: 'many channels and bins (one histogram copy)', values: randn(3 * 200 * 9, 14, 0, 2), layout: { outer: 3, channels: 200, inner: 9 }, bins: 500 });
+  out.push({ name: 'many channels and bins (one histogram copy)', values: randn(3 * 200 * 17, 14, 0, 2), layout: { outer: 3, channels: 200, inner: 17 }, bins: 500 });
   // short channel blocks (1 < inner < 8) run as inner * C channels of one value per row, merged back
   const sh = randn(7 * 5 * 3, 17, -2, 3);
   sh[4] = NaN; sh[20] = Infinity; sh[21] = -0; sh[22] = 0;
