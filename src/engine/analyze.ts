@@ -95,7 +95,7 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
     shape_report: result.shapeReport,
     stats: { before, after },
     checks: opts.checks === false ? [] : equivalenceChecks(x, p, run),
-    flags: healthFlags(x, p, result, before, after, run),
+    flags: healthFlags(x, p, result, before, after, run, stats),
     warnings: result.warnings,
     result,
   };

@@ -169,9 +169,12 @@ function statGroups(shape: readonly number[], out: NormOutput): StatGroups | und
 /**
  * Health flags: constant and eps-dominated statistic groups, NaN/Inf in input or output, and normalized
  * groups whose mean/std drift from 0/1. `before`/`after` are the side stats with channels on the channel axis.
+ * `runOp` and `stats` run the op and take statistics (the TypeScript kernels by default; front ends pass the
+ * fast kernels').
  */
 export function healthFlags(
   x: Tensor, p: NormParams, out: NormOutput, before: SideStats, after: SideStats, runOp: typeof normalize = normalize,
+  stats: typeof sideStats = sideStats,
 ): Flag[] {
   const flags: Flag[] = [];
   const add = (f: Flag) => flags.push(f);
@@ -200,7 +203,7 @@ export function healthFlags(
         if (v < r.eps) add({ kind: 'eps_dominated', channel: c, message: `channel ${c}: running_var ${fmt(v)} is below eps ${fmt(r.eps)}; eps dominates its scale` });
       });
     } else {
-      const inStats = sideStats(toComputeArray(inputView), groups.layout, 1);
+      const inStats = stats(toComputeArray(inputView), groups.layout, 1);
       const epsDominated = new Set<number>();
       inStats.channels.forEach((g, i) => {
         const v = r.op === 'rms' ? (g.mean ?? 0) ** 2 + (g.std ?? 0) ** 2 : (g.std ?? 0) ** 2;
@@ -214,7 +217,7 @@ export function healthFlags(
       // Drift: the normalized groups (before any affine) should have mean 0 and std 1 (RMSNorm: RMS 1).
       const plain = r.affine ? runOp(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
       const outView = lnLike ? plain : toNCHW(plain, p);
-      const outStats = sideStats(toComputeArray(outView), groups.layout, 1);
+      const outStats = stats(toComputeArray(outView), groups.layout, 1);
       outStats.channels.forEach((g, i) => {
         if (epsDominated.has(i) || g.mean === null || g.std === null) return;
         const l = groups.label(i);
