@@ -5,7 +5,7 @@
 import { NormOutput, NormParams, OpName } from './params';
 import { Tensor, numel, permute, reshape, contiguous, toFloat64, toComputeArray, tensor } from './tensor';
 import { normalize } from './ops';
-import { sideStats, SideStats } from './stats';
+import { ChannelLayout, sideStats, SideStats } from './stats';
 
 export const CHECK_ATOL = 1e-5;
 export const CHECK_RTOL = 1e-5;
@@ -174,7 +174,7 @@ function statGroups(shape: readonly number[], out: NormOutput): StatGroups | und
  */
 export function healthFlags(
   x: Tensor, p: NormParams, out: NormOutput, before: SideStats, after: SideStats, runOp: typeof normalize = normalize,
-  stats: typeof sideStats = sideStats,
+  stats: (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats = sideStats,
 ): Flag[] {
   const flags: Flag[] = [];
   const add = (f: Flag) => flags.push(f);
@@ -203,7 +203,7 @@ export function healthFlags(
         if (v < r.eps) add({ kind: 'eps_dominated', channel: c, message: `channel ${c}: running_var ${fmt(v)} is below eps ${fmt(r.eps)}; eps dominates its scale` });
       });
     } else {
-      const inStats = stats(toComputeArray(inputView), groups.layout, 1);
+      const inStats = stats(toComputeArray(inputView), groups.layout, 1, []);
       const epsDominated = new Set<number>();
       inStats.channels.forEach((g, i) => {
         const v = r.op === 'rms' ? (g.mean ?? 0) ** 2 + (g.std ?? 0) ** 2 : (g.std ?? 0) ** 2;
@@ -217,7 +217,7 @@ export function healthFlags(
       // Drift: the normalized groups (before any affine) should have mean 0 and std 1 (RMSNorm: RMS 1).
       const plain = r.affine ? runOp(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
       const outView = lnLike ? plain : toNCHW(plain, p);
-      const outStats = stats(toComputeArray(outView), groups.layout, 1);
+      const outStats = stats(toComputeArray(outView), groups.layout, 1, []);
       outStats.channels.forEach((g, i) => {
         if (epsDominated.has(i) || g.mean === null || g.std === null) return;
         const l = groups.label(i);
