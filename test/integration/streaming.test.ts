@@ -14,7 +14,7 @@ import { tensor } from '../../src/engine/tensor';
 import type { NormScopeApi } from '../../src/extension/api';
 import { EngineSession } from '../../src/extension/engineSession';
 import type { PanelProbe } from '../../src/extension/panel';
-import type { AnalysisView, PanelParams, ResultMessage, ToWebview } from '../../src/protocol/messages';
+import type { AnalysisView, ErrorMessage, PanelParams, ResultMessage, ToWebview } from '../../src/protocol/messages';
 
 const COMMAND = 'normscope.normalizeTensor';
 let api: NormScopeApi;
@@ -223,13 +223,14 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
         const first = await sentUntil(panel, 0, (msgs) => results(msgs).find((m) => m.partial), 'first picture', 600_000);
         const tFirst = Date.now() - t0;
         const seen = new Set<string>();
-        const final = await sentUntil(panel, 0, (msgs) => {
+        const final = await sentUntil<ResultMessage | ErrorMessage>(panel, 0, (msgs) => {
           for (const m of results(msgs)) {
             const stage = m.partial?.stage ?? 'final';
             if (!seen.has(stage)) { seen.add(stage); stageTimes.push(`${stage} ${Date.now() - t0} ms`); }
           }
-          return finalOf(0)(msgs);
+          return finalOf(0)(msgs) ?? msgs.find((m): m is ErrorMessage => m.type === 'error' && m.scope === 'params');
         }, 'final result', 1_700_000);
+        if (final.type === 'error') throw new Error(`the op did not run: ${final.message} [${stageTimes.join(', ')}]`);
         const tFinal = Date.now() - t0;
         const line = `MEASURE ${bigShape.join('x')} float32, ${(fs.statSync(big).size / 1e9).toFixed(2)} GB, budget ${readBudget()} MiB: first picture (${first.partial!.text}) ${tFirst} ms, final (${final.view.op.op}, engine ${final.view.ms} ms) ${tFinal} ms [${stageTimes.join(', ')}]; extension host peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before opening ${(rss0 / 2 ** 20).toFixed(0)} MiB); longest event-loop stall ${lag.toFixed(0)} ms`;
         console.log(line);
