@@ -278,7 +278,7 @@ export class NormPanel implements PanelProbe {
         const budgetMB = readSettings().memoryBudgetMB;
         // a large local file is opened by the worker and streamed; anything else is read whole here
         const size = this.given.bytes ? undefined : await fileSize(uri);
-        const stream = size !== undefined && uri.scheme === 'file' && size > streamThresholdBytes(budgetMB);
+        const stream = size !== undefined && uri.scheme === 'file' && (size > streamThresholdBytes(budgetMB) || size > MAX_FILE_BYTES);
         if (!stream && size !== undefined && size > MAX_FILE_BYTES) {
           throw new LoadError(`the file is ${size.toLocaleString('en-US')} bytes, over the ${MAX_FILE_BYTES.toLocaleString('en-US')}-byte cap for files read whole: "${uri.scheme}:" files are read whole (VS Code's file system API has no ranged reads); only local (file:) files are streamed`);
         }
@@ -489,7 +489,10 @@ export class NormPanel implements PanelProbe {
       this.exports.push({ format: 'npy', uri: uri.toString() });
       this.post({ type: 'notice', message: `Saved ${baseName(uri)} (${bytes.toLocaleString('en-US')} bytes, written in chunks)` });
     } catch (e) {
-      if (e instanceof CancelledError) await vscode.workspace.fs.delete(uri).then(undefined, () => undefined);
+      if (e instanceof CancelledError) {
+        await vscode.workspace.fs.delete(uri).then(undefined, () => undefined);
+        this.post({ type: 'notice', message: `Saving ${baseName(uri)} was cancelled; the partial file was removed` });
+      }
       throw e;
     } finally {
       if (this.busyWhat === what) this.setBusy(false, '');
