@@ -75,6 +75,14 @@ export class EngineSession {
     private readonly release?: (out: Tensor) => void,
   ) {}
 
+  /** Streamed work with an id up to this stops at its next chunk (see `abort`). */
+  private abortedUpTo = 0;
+
+  /** Stops streamed work with ids up to `upTo` at its next chunk; called as the message arrives, not queued. */
+  abort(upTo: number): void {
+    this.abortedUpTo = Math.max(this.abortedUpTo, upTo);
+  }
+
   /** True while the loaded tensor is streamed from a file (not held). */
   get isStreamed(): boolean {
     return this.streamed !== undefined;
@@ -99,6 +107,10 @@ export class EngineSession {
         await this.closeStream();
         if (req.path !== undefined) return await this.loadStreamed(req);
         return this.run(req);
+      }
+      if (req.kind === 'abort') {
+        this.abort(req.upTo);
+        return { id: req.id, ok: false, user: true, message: 'aborted' };
       }
       const st = this.streamed;
       if (!st) return this.run(req);
@@ -187,6 +199,9 @@ export class EngineSession {
       }
       case 'npy':
         return { id: req.id, ok: true, kind: 'npy', bytes: writeNpy(this.lastRun().out.output) };
+      case 'abort':
+        this.abort(req.upTo);
+        return { id: req.id, ok: false, user: true, message: 'aborted' };
       default: {
         const never: never = req;
         throw new Error(`unknown worker request ${JSON.stringify(never)}`);
@@ -247,7 +262,7 @@ export class EngineSession {
     const budget = st.budgetMB * 2 ** 20;
     const size = bytesText(file.size);
     const cached = this.beforeCache?.key === key ? this.beforeCache.stats : undefined;
-    const progress = progressReporter(id, emit, (cached ? 0 : 2) + 3);
+    const progress = progressReporter(id, emit, (cached ? 0 : 2) + 3, () => this.abortedUpTo >= id);
     const view = (before: SideStats, after: SideStats | undefined): AnalysisView => ({
       input: { shape: [...src.shape], dtype: src.dtype },
       op: r,
@@ -327,7 +342,7 @@ export class EngineSession {
     if (!last) throw new NormScopeError('nothing normalized yet');
     if (req.path === undefined) throw new NormScopeError('a streamed tensor is exported to a file, not held in memory: give a path');
     const path = req.path;
-    const progress = progressReporter(req.id, emit, 3);
+    const progress = progressReporter(req.id, emit, 3, () => this.abortedUpTo >= req.id);
     let writer: NpyFileWriter;
     try {
       writer = await NpyFileWriter.create(path, last.outDType, st.src.shape);
@@ -442,15 +457,17 @@ export function bytesText(n: number): string {
 
 /**
  * Progress over a job of `passes` passes made of streamed steps (each StreamProgress covers its own passes):
- * events at most every PROGRESS_EVERY_MS, the last of each step always.
+ * events at most every PROGRESS_EVERY_MS, the last of each step always; throws once `aborted()` says so.
  */
-function progressReporter(id: number, emit: (e: WorkerEvent) => void, passes: number) {
+function progressReporter(id: number, emit: (e: WorkerEvent) => void, passes: number, aborted: () => boolean) {
   let base = 0; // passes of earlier steps
   let stepPasses = 0;
   let last = 0;
   let what = '';
   return {
     pass(label: string, q: StreamProgress) {
+      // called after every chunk: where a stream stops when the host aborted it
+      if (aborted()) throw new NormScopeError('cancelled');
       if (label !== what) {
         base += stepPasses;
         what = label;

@@ -2,7 +2,7 @@
  * The engine worker (dist/worker.js): runs EngineSession on a node:worker_threads thread so the extension
  * host's event loop never waits for a normalization. One worker per panel; the host terminates it to cancel.
  * Requests run one at a time, in order; streamed work posts its events (progress, first pictures) before the
- * reply.
+ * reply, and stops at its next chunk on an `abort` (which the host sends instead of terminating the thread).
  */
 import { parentPort } from 'node:worker_threads';
 import { kernelBytes } from '../node/kernelBytes';
@@ -19,6 +19,11 @@ const session = new EngineSession(fast ? (x, p) => fast.normalize(x, p) : undefi
 const emit = (e: WorkerEvent) => port.postMessage(e);
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {
+  // an abort acts at once (the streamed work it stops checks between chunks); everything else runs in turn
+  if (req.kind === 'abort') {
+    session.abort(req.upTo);
+    return;
+  }
   queue = queue.then(async () => {
     const reply: WorkerReply = await session.handleAsync(req, emit);
     // The normalized .npy bytes move to the host instead of being copied.

@@ -95,8 +95,24 @@ export class WorkerClient {
     return (await this.expect<'npyWritten'>({ kind: 'npy', path, params }, 'npyWritten', onEvent)).bytes;
   }
 
-  /** Stops whatever runs (terminating the thread); pending requests reject with CancelledError. */
+  /**
+   * Stops whatever runs; pending requests reject with CancelledError. A streamed tensor's work is aborted at its
+   * next chunk and the worker stays (with its open file and the statistics it keeps); otherwise the thread is
+   * terminated (the only way to stop a computation on a tensor in memory).
+   */
   cancel(): void {
+    if (this.worker && this.loadRequest?.path !== undefined && this.pending.size > 0) {
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      this.worker.postMessage({ kind: 'abort', id: this.nextId++, upTo: this.nextId - 1 } satisfies WorkerRequest);
+      for (const p of pending) p.reject(new CancelledError());
+      return;
+    }
+    this.terminate();
+  }
+
+  /** Terminates the thread; pending requests reject with CancelledError. */
+  private terminate(): void {
     const w = this.worker;
     this.worker = undefined;
     const pending = [...this.pending.values()];
@@ -107,7 +123,7 @@ export class WorkerClient {
 
   dispose(): void {
     this.disposed = true;
-    this.cancel();
+    this.terminate();
     this.loadRequest = undefined;
   }
 

@@ -52,6 +52,16 @@ export interface NpyRequest {
   readonly params?: PanelParams;
 }
 
+/**
+ * Stop streamed work with ids up to `upTo` at its next chunk (the worker and its open file stay, and so does
+ * what it has cached). Not answered; the stopped requests answer with a refusal the client no longer awaits.
+ */
+export interface AbortRequest {
+  readonly kind: 'abort';
+  readonly id: number;
+  readonly upTo: number;
+}
+
 /** One tensor of a file that holds several: its selector (JSON Pointer or member name), shape and dtype. */
 export interface TensorChoice {
   readonly selector: string;
@@ -59,7 +69,7 @@ export interface TensorChoice {
   readonly dtype: DType;
 }
 
-export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest;
+export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest | AbortRequest;
 
 /** A streamed tensor as the worker opened it. */
 export interface StreamedInfo {

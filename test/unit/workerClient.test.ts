@@ -52,7 +52,7 @@ describe('worker client (dist/worker.js on a worker thread)', function () {
     const file = path.join(tmp, 'big.npy');
     fs.writeFileSync(file, writeNpy(tensor('float32', shape, data)));
 
-    it('streams with events in order, and a cancel mid-stream stops it; the next run re-opens the file', async () => {
+    it('streams with events in order; a cancel mid-stream stops it and keeps the worker, so the next run reuses "before"', async () => {
       const loaded = await client.load({ label: 'big', name: 'big.npy', path: file, budgetMB: 0.1 });
       assert.equal(loaded.kind, 'loaded');
       assert.ok(loaded.kind === 'loaded' && loaded.streamed && loaded.streamed.chunkElements < data.length / 50);
@@ -69,15 +69,24 @@ describe('worker client (dist/worker.js on a worker thread)', function () {
       assert.equal(seen.length, cancelledAt, 'no event after the cancel');
       assert.ok(seen.every((e) => e.event !== 'partial' || e.note.stage === 'preview'));
       const stages: string[] = [];
-      let fractions: number[] = [];
+      const fractions: number[] = [];
       const view = await client.analyze({ op: 'instance' }, 16, (e) => {
         if (e.event === 'partial') stages.push(e.note.stage);
         else fractions.push(e.fraction);
       });
       assert.deepEqual(stages, ['preview', 'moments', 'after-preview', 'after-moments']);
       assert.ok(fractions.length > 2 && fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), 'progress grows');
-      fractions = [];
       assert.equal(view.stats.before.overall.count, data.length);
+      // a cancel of a streamed run keeps the worker (and the "before" statistics it holds): cancel while
+      // "after" streams, and the next run with the same layout reads only for "after"
+      const more = client.analyze({ op: 'batch', mode: 'train' }, 16, (e) => {
+        if (e.event === 'partial' && e.note.stage === 'after-preview') client.cancel();
+      });
+      await assert.rejects(more, CancelledError);
+      const again: string[] = [];
+      const last = await client.analyze({ op: 'batch', mode: 'train' }, 16, (e) => { if (e.event === 'partial') again.push(e.note.stage); });
+      assert.deepEqual(again, ['after-preview', 'after-moments']);
+      assert.equal(last.running?.num_batches_tracked, 1);
       await assert.rejects(client.checks(), (e: unknown) => e instanceof EngineError && /need the whole tensor in memory/.test(e.message));
     });
   });
