@@ -1,9 +1,10 @@
 /**
  * The host's handle on one engine worker (dist/worker.js, a node:worker_threads thread). Requests are queued
  * by the worker and answered in order. `cancel()` terminates the thread (the only way to stop a running
- * normalization) and rejects what was pending with CancelledError; the next request starts a fresh worker and
- * re-loads the tensor from the bytes kept here - shared memory, so neither a copy nor a re-read - or, for a
- * streamed file, re-opens it by path (its header only). Streamed work reports events (progress, first
+ * normalization of a tensor in memory) and rejects what was pending with CancelledError; the next request
+ * starts a fresh worker and re-loads the tensor from the bytes kept here - shared memory, so neither a copy nor
+ * a re-read - or, for a streamed file, re-opens it by path (its header only). A streamed file's work is
+ * instead aborted at its next chunk, keeping the worker. Streamed work reports events (progress, first
  * pictures) to the callback its request was given. No vscode import: unit tests run it against the built worker.
  */
 import { Worker } from 'node:worker_threads';
