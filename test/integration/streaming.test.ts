@@ -187,6 +187,46 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     }
   });
 
+  it('reads files of other schemes whole (no ranged reads) up to the cap, and names the cap and the scheme above it', async () => {
+    // a file system of two files: the 1 MiB tensor, and one whose stat claims 3 GB (never read)
+    const files = new Map<string, { size: number; data?: Uint8Array }>([
+      ['/whole.npy', { size: bytes.length, data: bytes }],
+      ['/huge.npy', { size: 3e9 }],
+    ]);
+    const entry = (uri: vscode.Uri) => {
+      const f = files.get(uri.path);
+      if (!f) throw vscode.FileSystemError.FileNotFound(uri);
+      return f;
+    };
+    const reads: string[] = [];
+    const provider: vscode.FileSystemProvider = {
+      onDidChangeFile: new vscode.EventEmitter<vscode.FileChangeEvent[]>().event,
+      watch: () => new vscode.Disposable(() => undefined),
+      stat: (uri) => ({ type: vscode.FileType.File, ctime: 0, mtime: 0, size: entry(uri).size }),
+      readDirectory: () => [],
+      createDirectory: () => undefined,
+      readFile: (uri) => { reads.push(uri.path); const f = entry(uri); if (!f.data) throw new Error('read the huge file'); return f.data; },
+      writeFile: () => undefined,
+      delete: () => undefined,
+      rename: () => undefined,
+    };
+    const registration = vscode.workspace.registerFileSystemProvider('normscope-test', provider, { isReadonly: true });
+    try {
+      const whole = await open(vscode.Uri.from({ scheme: 'normscope-test', path: '/whole.npy' }));
+      const t = await whole.next('tensor', { past: true });
+      assert.equal(t.info.streamed, undefined, 'over the streaming threshold, but not a file: URI: read whole');
+      const final = await sentUntil(whole, 0, finalOf(0), 'result');
+      assert.ok(!final.partial && final.view.stats.before.overall.count === data.length);
+      const huge = await open(vscode.Uri.from({ scheme: 'normscope-test', path: '/huge.npy' }));
+      const e = await huge.next('error', { past: true });
+      assert.equal(e.scope, 'load');
+      assert.match(e.message, /^huge\.npy: the file is 3,000,000,000 bytes, over the 2,147,483,647-byte cap for files read whole: "normscope-test:" files are read whole/);
+      assert.deepEqual(reads, ['/whole.npy'], 'the huge file was never read');
+    } finally {
+      registration.dispose();
+    }
+  });
+
   // Measurement (not a test of speed: nothing is asserted about time): NORMSCOPE_MEASURE_GB=1 generates a
   // float32 file of that many GB under the OS temp dir, opens it with the default budget, logs the time to the
   // first picture and to the final statistics and the extension host's peak RSS, and deletes the file.
