@@ -41,7 +41,7 @@ export interface ParallelOptions extends FastOptions {
   readonly threads?: number;
   /** The built kernelWorker.js; by default the one beside this file (dist/ for bundles, out/src/node/ for tsc). */
   readonly script?: string;
-  /** Iterations a waiting thread polls its slot before Atomics.wait (default SPIN_DEFAULT; 0: sleep at once). */
+  /** Iterations a waiting thread polls its slot before Atomics.wait (default SPIN_DEFAULT, ~200 µs; 0: sleep at once). */
   readonly spin?: number;
   /** Smallest bound on the wait for a job a worker claimed (default 10 s; see `waitBoundMs`). */
   readonly minWaitMs?: number;
@@ -94,6 +94,11 @@ const MAX_JOBS = 256;
 const STRIDE = 32;
 const MAX_ARGS = STRIDE - 2;
 
+/**
+ * ~200 µs of polling (an iteration is ~10 ns). Measured on a 2-vCPU VM, 2 threads, LayerNorm and GroupNorm of
+ * 25 MB: sleeping at once (futex wake-ups, on both sides) made calls 1.2-1.4x slower; 2,000 to 100,000 were
+ * within noise of each other. Longer polls cost other processes' CPU time on a busy machine.
+ */
 const SPIN_DEFAULT = 20000;
 
 const claimWord = (gen: number, jobs: number, next: number): number => ((gen & 0x7ff) << 20) | (jobs << 10) | next;
