@@ -272,7 +272,13 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
         }, 'final result', 1_700_000);
         if (final.type === 'error') throw new Error(`the op did not run: ${final.message} [${stageTimes.join(', ')}]`);
         const tFinal = Date.now() - t0;
-        const line = `MEASURE ${bigShape.join('x')} float32, ${(fs.statSync(big).size / 1e9).toFixed(2)} GB, budget ${readBudget()} MiB: first picture (${first.partial!.text}) ${tFirst} ms, final (${final.view.op.op}, engine ${final.view.ms} ms) ${tFinal} ms [${stageTimes.join(', ')}]; extension host peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before opening ${(rss0 / 2 ** 20).toFixed(0)} MiB); longest event-loop stall ${lag.toFixed(0)} ms`;
+        // a parameter change that keeps the layout: only "after" is streamed again
+        const from = panel.sent.length;
+        const t1 = Date.now();
+        await panel.receive({ type: 'setParams', requestId: 1, params: { op: 'instance' } });
+        const change = await sentUntil<ResultMessage | ErrorMessage>(panel, from, (msgs) => finalOf(1)(msgs) ?? msgs.find((m): m is ErrorMessage => m.type === 'error' && m.scope === 'params'), 'result 1', 1_700_000);
+        const tChange = Date.now() - t1;
+        const line = `MEASURE ${bigShape.join('x')} float32, ${(fs.statSync(big).size / 1e9).toFixed(2)} GB, budget ${readBudget()} MiB: first picture (${first.partial!.text}) ${tFirst} ms, final (${final.view.op.op}, engine ${final.view.ms} ms) ${tFinal} ms [${stageTimes.join(', ')}]; change to ${change.type === 'result' ? change.view.op.op : change.message} ${tChange} ms; extension host peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before opening ${(rss0 / 2 ** 20).toFixed(0)} MiB); longest event-loop stall ${lag.toFixed(0)} ms`;
         console.log(line);
         if (process.env.NORMSCOPE_MEASURE_OUT) fs.writeFileSync(process.env.NORMSCOPE_MEASURE_OUT, line);
       } finally {
