@@ -355,7 +355,11 @@ export class NormPanel implements PanelProbe {
         if (e instanceof CancelledError) return; // cancel() already said so
         if (e instanceof EngineError) {
           const phase = this.resultMsg?.params === full && !streamed ? 'checks' : 'params';
-          this.post({ type: 'error', scope: phase, requestId, field: phase === 'params' ? fieldOfError(e.message) : undefined, message: e.message });
+          // the engine says "raise the budget": name the setting that holds it
+          const message = streamed && /raise the budget$/.test(e.message)
+            ? `${e.message} (normscope.memoryBudgetMB, now ${streamed.budgetMB} MiB)`
+            : e.message;
+          this.post({ type: 'error', scope: phase, requestId, field: phase === 'params' ? fieldOfError(e.message) : undefined, message });
           return;
         }
         this.host.log.error(e instanceof Error ? e : String(e));

@@ -131,6 +131,19 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     assert.ok(e.type === 'error' && e.scope === 'params' && /LayerNorm over every dim needs statistics of the whole tensor at once/.test(e.message), JSON.stringify(e));
   });
 
+  it('names the budget setting when one sample does not fit in a chunk', async () => {
+    // 4 x 4 x 64 x 64 float32 (256 KiB): one sample is 16,384 elements, more than a 0.1 MiB budget's chunk
+    const wide = path.join(tmp, 'wide.npy');
+    fs.writeFileSync(wide, writeNpy(tensor('float32', [4, 4, 64, 64], Float32Array.from({ length: 65536 }, (_, i) => i % 17))));
+    const panel = await open({ uri: vscode.Uri.file(wide).toString(), op: 'instance' });
+    const e = await sentUntil(panel, 0, (msgs) => msgs.find((m) => m.type === 'error'), 'error');
+    assert.ok(e.type === 'error' && e.scope === 'params', JSON.stringify(e));
+    assert.match(e.message, /^one sample holds 16384 elements, more than the \d+ a chunk may hold within the memory budget: raise the budget \(normscope\.memoryBudgetMB, now 0\.1 MiB\)$/);
+    // the input's statistics are complete all the same
+    const last = results(panel.sent).pop()!;
+    assert.ok(last.partial?.stage === 'input-only' && last.view.stats.before.overall.count === 65536, JSON.stringify(last.partial));
+  });
+
   it('writes the .npy export chunk by chunk, equal to the in-memory output', async () => {
     const target = vscode.Uri.file(path.join(tmp, 'out.npy'));
     api.setSaveDialog(async () => target);
