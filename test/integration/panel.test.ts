@@ -244,6 +244,7 @@ describe('Normalize tensor (panel)', function () {
       const t1 = performance.now();
       const nextResult = panel.next('result', { timeoutMs: 60_000 });
       const nextRendered = panel.next('rendered', { timeoutMs: 60_000 });
+      const nextChecks = panel.next('checks', { timeoutMs: 120_000 });
       await panel.receive({ type: 'setParams', requestId: 77, params: { op: 'group', groups: 32 } });
       const r2 = await nextResult;
       const tRedrawResult = performance.now() - t1;
@@ -251,6 +252,7 @@ describe('Normalize tensor (panel)', function () {
       const tRedraw = performance.now() - t1;
       assert.equal(r2.requestId, 77);
       assert.equal(d2.requestId, 77);
+      const checks2 = await nextChecks;
       const redrawLag = maxGap;
       const numbers = {
         tensor: '32x64x56x56 float32, 25.7 MB',
@@ -263,6 +265,7 @@ describe('Normalize tensor (panel)', function () {
         redraw_to_result_ms: Math.round(tRedrawResult),
         redraw_to_painted_ms: Math.round(tRedraw),
         redraw_engine_ms: r2.view.ms,
+        redraw_checks_ms: checks2.ms,
         max_event_loop_lag_open_ms: Math.round(openLag),
         max_event_loop_lag_redraw_ms: Math.round(redrawLag),
       };
@@ -270,9 +273,10 @@ describe('Normalize tensor (panel)', function () {
       const out = process.env.NORMSCOPE_TEST_RESULT_FILE;
       if (out) fs.writeFileSync(path.join(path.dirname(out), 'panel-timings.json'), JSON.stringify(numbers, null, 2) + '\n');
       // Not a speed limit (machines are noisy, and a loaded one stalls any thread now and then): the host is
-      // blocked when its longest stall is comparable to the engine's own run, which is what running the engine
-      // on the host thread would cause. The worker keeps every stall far below that.
-      assert.ok(openLag < 0.5 * Math.min(result.view.ms, checks.ms) && redrawLag < 0.5 * r2.view.ms,
+      // blocked when its longest stall is comparable to the engine's longest step, the checks (several op runs),
+      // which is what running the engine on the host thread would cause. The worker keeps every stall far below
+      // that. (Phase 1 alone is too short a yardstick since the fast statistics: tens of ms.)
+      assert.ok(openLag < 0.5 * checks.ms && redrawLag < 0.5 * checks2.ms,
         `the extension host was blocked: ${JSON.stringify(numbers)}`);
     } finally {
       clearInterval(ticker);
