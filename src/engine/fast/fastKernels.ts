@@ -468,11 +468,8 @@ export class FastKernels {
           job = (r0, r1) => ({ fn: 'rms_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, statsStart] });
         }
         yield split(rows, parts).map(([r0, r1], i) => job(r0, r1, i));
-        const st = this.arena.f64(statsStart, rows * 2);
-        const mean = new Float64Array(rows);
-        const variance = new Float64Array(rows);
-        for (let r = 0; r < rows; r++) { mean[r] = st[2 * r]; variance[r] = st[2 * r + 1]; }
-        extra = { moments: { mean, var: variance } };
+        // one copy of the interleaved (mean, var) pairs; split into two arrays only if someone reads them
+        extra = { moments: lazyMoments(this.arena.f64(statsStart, rows * 2).slice(), rows) };
       }
       let stats: FastStatsOutput['stats'] | undefined;
       if (fused && lay) {
@@ -591,6 +588,21 @@ export class FastKernels {
       moments: { mean, var: variance },
     };
   }
+}
+
+/** Moments of `rows` groups from interleaved (mean, var) pairs, split on first read (most callers never read them). */
+function lazyMoments(pairs: Float64Array, rows: number): GroupMoments {
+  let split: GroupMoments | undefined;
+  const get = (): GroupMoments => {
+    if (split === undefined) {
+      const mean = new Float64Array(rows);
+      const variance = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) { mean[r] = pairs[2 * r]; variance[r] = pairs[2 * r + 1]; }
+      split = { mean, var: variance };
+    }
+    return split;
+  };
+  return { get mean() { return get().mean; }, get var() { return get().var; } };
 }
 
 function checkBins(bins: number): void {
