@@ -228,6 +228,39 @@ export class StreamingStats {
     }
   }
 
+  /**
+   * Merges moments of channel `c` taken elsewhere (e.g. by the stats kernels; `m.mean` absolute) into pass 1.
+   * The channel's shift is its first merged finite mean, so merged means stay of the size of the spread.
+   */
+  addChannelMoments(c: number, m: Moments): void {
+    if (m.count === 0) return;
+    if (!this.shifted[c] && m.finite) { this.shift[c] = m.mean; this.shifted[c] = 1; }
+    const run = this.run;
+    run.count = m.count; run.finite = m.finite; run.nan = m.nan; run.inf = m.inf; run.min = m.min; run.max = m.max;
+    run.mean = m.finite ? m.mean - this.shift[c] : 0;
+    run.m2 = m.m2;
+    mergeMoments(this.accs[c], run);
+    this.edgesCache = null;
+  }
+
+  /** Adds histogram counts of channel `c` (over `edges()`, counted elsewhere) into pass 2. */
+  addChannelHistogram(c: number, counts: ArrayLike<number>): void {
+    const bins = this.bins;
+    const h = this.hist;
+    for (let b = 0, o = c * bins; b < bins; b++) h[o + b] += counts[b];
+  }
+
+  /** Per channel: 1 when pass 1 found no NaN or Inf in it. */
+  finiteChannels(): Uint8Array {
+    return Uint8Array.from(this.accs, (a) => (a.nan || a.inf ? 0 : 1));
+  }
+
+  /** Starts from channel moments merged earlier (`channelMoments()` of a StreamingStats of the same layout). */
+  seedMoments(ch: readonly Moments[]): void {
+    if (ch.length !== this.accs.length) throw new RangeError(`${ch.length} channel moments for ${this.accs.length} channels`);
+    ch.forEach((m, c) => this.addChannelMoments(c, m));
+  }
+
   /** Each channel's merged moments so far. */
   channelMoments(): Moments[] {
     return this.accs.map((m, c) => ({ ...m, mean: m.finite ? m.mean + this.shift[c] : 0 }));

@@ -18,6 +18,7 @@ import { normalize, planOf } from './ops';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
 import { Moments, StreamingStats } from './streamStats';
+import type { ChunkKernels } from './streamKernels';
 import { allocStorage } from './dtype';
 import { Tensor, tensor, toComputeArray } from './tensor';
 import { TensorSource, computeValues } from './formats/source';
@@ -51,6 +52,47 @@ export interface StreamOptions {
   readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
   /** Called with each chunk's output once it has been used (e.g. to give fast-kernel memory back at once). */
   readonly release?: (out: Tensor) => void;
+  /**
+   * The stats kernels for float32 chunks (see streamKernels.ts): chunks are read into their memory and the
+   * per-chunk passes run there; TypeScript otherwise. Same results either way (moments to float64 rounding).
+   */
+  readonly kernels?: ChunkKernels;
+  /**
+   * Called during pass 1 (of `streamStats`; of `streamNormalize`, for the output) at most every
+   * `runningEveryMs` (default 250) with the moments merged so far (histograms empty) and how many elements
+   * they cover: a picture that refines chunk by chunk. Not called after the last chunk (`onMoments` is).
+   */
+  readonly onRunning?: (s: SideStats, elements: number) => void;
+  readonly runningEveryMs?: number;
+  /**
+   * `streamNormalize` only: the input's statistics, already streamed (by `streamStats` with the same layout,
+   * groups and bins). Its pass over the input for them is skipped; `moments` (per channel, unrounded) give
+   * BatchNorm's batch statistics in train mode.
+   */
+  readonly before?: { readonly stats: SideStats; readonly moments: readonly Moments[] };
+}
+
+/** Pass 1 of `acc` over a chunk, on the kernels when they take it. */
+function addMoments(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
+  if (!k?.addMoments(acc, v, start)) acc.addMoments(v, start);
+}
+
+/** Pass 2 of `acc` over a chunk, on the kernels when they take it. */
+function addHistogram(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
+  if (!k?.addHistogram(acc, v, start)) acc.addHistogram(v, start);
+}
+
+/** Calls `onRunning` with `acc`'s moments at most every `runningEveryMs`, never for the last chunk. */
+function runningReporter(opts: StreamOptions, acc: StreamingStats, total: number): (done: number) => void {
+  const every = opts.runningEveryMs ?? 250;
+  let last = Date.now();
+  return (done) => {
+    if (!opts.onRunning || done >= total) return;
+    const now = Date.now();
+    if (now - last < every) return;
+    last = now;
+    opts.onRunning(acc.result(), done);
+  };
 }
 
 /** What a streamed job did, for tests and benchmarks. */
@@ -84,12 +126,17 @@ export async function forEachChunk(
   src: TensorSource,
   chunk: number,
   fn: (values: Float32Array | Float64Array, start: number, raw: Tensor) => void | Promise<void>,
+  kernels?: ChunkKernels,
 ): Promise<number> {
   if (!(chunk >= 1)) throw new RangeError(`chunk must be at least one element, got ${chunk}`);
   let chunks = 0;
   // two chunk buffers, allocated once: one being computed on, one being read into
   const size = Math.min(chunk, src.count);
-  const buffers = [allocStorage(src.dtype, size), src.concurrent ? allocStorage(src.dtype, size) : null];
+  // float32 chunks are read into the stats kernels' memory, when given and it has room (read there in place)
+  const shared = kernels && src.dtype === 'float32' && size > 0 ? [kernels.allocFloat32(size), src.concurrent ? kernels.allocFloat32(size) : null] : [];
+  const inShared = shared.length > 0 && shared[0] !== null && (!src.concurrent || shared[1] !== null);
+  if (!inShared) for (const b of shared) if (b) kernels?.release(b);
+  const buffers = inShared ? shared : [allocStorage(src.dtype, size), src.concurrent ? allocStorage(src.dtype, size) : null];
   const decoded = src.dtype === 'float32' || src.dtype === 'float64' ? undefined : new Float64Array(size);
   let turn = 0;
   const read = (start: number) => {
@@ -99,37 +146,48 @@ export async function forEachChunk(
   };
   // the next chunk is read while this one is computed on, when the source allows overlapping reads
   let next = src.count > 0 ? read(0) : null;
-  for (let start = 0; next; start += chunk) {
-    const raw = await next;
-    next = start + chunk < src.count ? (src.concurrent ? read(start + chunk) : null) : null;
-    await fn(computeValues(src.dtype, raw, decoded), start, tensor(src.dtype, [raw.length], raw));
-    chunks++;
-    if (!next && !src.concurrent && start + chunk < src.count) next = read(start + chunk);
+  try {
+    for (let start = 0; next; start += chunk) {
+      const raw = await next;
+      next = start + chunk < src.count ? (src.concurrent ? read(start + chunk) : null) : null;
+      await fn(computeValues(src.dtype, raw, decoded), start, tensor(src.dtype, [raw.length], raw));
+      chunks++;
+      if (!next && !src.concurrent && start + chunk < src.count) next = read(start + chunk);
+    }
+  } finally {
+    // a read still in flight (the loop stopped early) must land before its buffer goes back
+    if (next) await next.catch(() => undefined);
+    if (inShared) for (const b of buffers) if (b) kernels?.release(b as Float32Array);
   }
   return chunks;
 }
 
 /** Per-channel, per-group and overall statistics of a source, as `tensorStats`/`sideStats` give in memory. */
-export async function streamStats(src: TensorSource, opts: StreamOptions): Promise<{ stats: SideStats; info: StreamInfo }> {
+export async function streamStats(
+  src: TensorSource, opts: StreamOptions,
+): Promise<{ stats: SideStats; moments: Moments[]; info: StreamInfo }> {
   const acc = new StreamingStats(sourceLayout(src, opts), opts.bins ?? DEFAULT_BINS, opts.groups ?? []);
   const total = 2 * src.count;
+  const k = opts.kernels;
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes: 2, done, total });
+  const running = runningReporter(opts, acc, src.count);
   const chunks = await forEachChunk(src, opts.chunkElements, (v, start) => {
     if (start === 0 && opts.onPreview) {
       const first = new StreamingStats(acc.layout, acc.bins, acc.groups);
-      first.addMoments(v, 0);
-      first.addHistogram(v, 0);
+      addMoments(first, v, 0, k);
+      addHistogram(first, v, 0, k);
       opts.onPreview(first.result(), v.length);
     }
-    acc.addMoments(v, start);
+    addMoments(acc, v, start, k);
     report(1, start + v.length);
-  });
+    running(start + v.length);
+  }, k);
   opts.onMoments?.(acc.result());
   await forEachChunk(src, opts.chunkElements, (v, start) => {
-    acc.addHistogram(v, start);
+    addHistogram(acc, v, start, k);
     report(2, src.count + start + v.length);
-  });
-  return { stats: acc.result(), info: { chunks, chunkElements: opts.chunkElements, passes: 2 } };
+  }, k);
+  return { stats: acc.result(), moments: acc.channelMoments(), info: { chunks, chunkElements: opts.chunkElements, passes: 2 } };
 }
 
 /** The result of a streamed normalization (the output went to `write`). */
@@ -187,12 +245,20 @@ export async function streamNormalize(
   const after = new StreamingStats(layout, bins, groups);
   const chunkElements = perChunk * sample;
   const train = r.op === 'batch' && r.mode === 'train';
-  const passes = 3;
+  const k = opts.kernels;
+  const given = opts.before;
+  if (given && given.moments.length !== layout.channels) {
+    throw new RangeError(`input statistics of ${given.moments.length} channels for a layout of ${layout.channels}`);
+  }
+  const passes = given ? 2 : 3;
   const total = passes * src.count;
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes, done, total });
 
-  // Pass 1: input moments (for BatchNorm train: the batch statistics).
-  const chunks = await forEachChunk(src, chunkElements, (v, start) => { before.addMoments(v, start); report(1, start + v.length); });
+  // Pass 1: input moments (for BatchNorm train: the batch statistics), unless the caller has them.
+  let chunks = 0;
+  if (given) before.seedMoments(given.moments);
+  else chunks = await forEachChunk(src, chunkElements, (v, start) => { addMoments(before, v, start, k); report(1, start + v.length); }, k);
+  const p0 = given ? 0 : 1; // passes before the op's
   let stepParams: NormParams = p;
   let running: Pick<StreamedNormalize, 'running_mean' | 'running_var' | 'num_batches_tracked'> = {};
   if (train) {
@@ -218,26 +284,30 @@ export async function streamNormalize(
   // Pass 2: input histograms, the op on each chunk of whole samples, output moments.
   const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
   const run = opts.normalize ?? normalize;
-  await forEachChunk(src, chunkElements, async (v, start, raw) => {
-    before.addHistogram(v, start);
+  const runningAfter = runningReporter(opts, after, src.count);
+  const n2 = await forEachChunk(src, chunkElements, async (v, start, raw) => {
+    if (!given) addHistogram(before, v, start, k);
     const x = tensor(src.dtype, chunkShape(v.length), raw.data);
     const out = run(x, stepParams).output;
     const y = toComputeArray(out);
-    after.addMoments(y, start);
+    addMoments(after, y, start, k);
     await write(y);
     opts.release?.(out);
-    report(2, src.count + start + v.length);
-  });
-  // Pass 3: the op again, for the output histograms over edges the output's min and max fixed.
+    report(p0 + 1, p0 * src.count + start + v.length);
+    runningAfter(start + v.length);
+  }, k);
+  if (!chunks) chunks = n2;
+  opts.onMoments?.(after.result());
+  // Last pass: the op again, for the output histograms over edges the output's min and max fixed.
   await forEachChunk(src, chunkElements, (v, start, raw) => {
     const x = tensor(src.dtype, chunkShape(v.length), raw.data);
     const out = run(x, stepParams).output;
-    after.addHistogram(toComputeArray(out), start);
+    addHistogram(after, toComputeArray(out), start, k);
     opts.release?.(out);
-    report(3, 2 * src.count + start + v.length);
-  });
+    report(p0 + 2, (p0 + 1) * src.count + start + v.length);
+  }, k);
   return {
-    resolved: r, shape_report: plan.report, warnings: plan.warnings, before: before.result(), after: after.result(),
+    resolved: r, shape_report: plan.report, warnings: plan.warnings, before: given ? given.stats : before.result(), after: after.result(),
     outDType: plan.outDType, ...running, info: { chunks, chunkElements, passes },
   };
 }

@@ -25,10 +25,14 @@ import { parseLiteral } from '../engine/formats/literal';
 import { npyHeader, writeNpy } from '../engine/formats/npy';
 import { normalize, planOf } from '../engine/ops';
 import type { NormOutput, NormParams } from '../engine/params';
-import { channelLayout, sideStats, SideStats } from '../engine/stats';
+import { ChannelLayout, channelLayout, sideStats, SideStats } from '../engine/stats';
+import type { FastKernels, Job, StatsSpec } from '../engine/fast/fastKernels';
+import { runJob } from '../engine/fast/fastKernels';
+import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
+import type { Moments } from '../engine/streamStats';
 import { chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
 import { StreamingStats } from '../engine/streamStats';
-import { numel, Tensor, toComputeArray } from '../engine/tensor';
+import { isContiguous, numel, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
 import type { AnalysisView, PartialNote } from '../protocol/messages';
 import { checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
@@ -51,6 +55,58 @@ interface Streamed {
   readonly budgetMB: number;
 }
 
+/**
+ * The kernels a session runs on: `normalize` at least (the TypeScript kernels by default); the rest optional,
+ * each falling back to TypeScript where absent. `fastSessionKernels` builds them on the WebAssembly kernels, in
+ * this thread or through a pool's `run`.
+ */
+export interface SessionKernels {
+  normalize(x: Tensor, p: NormParams): NormOutput;
+  /** The op plus `sideStats` of the output (and of the input unless `spec.before` is false), as FastKernels'. */
+  normalizeWithStats?(x: Tensor, p: NormParams, spec: StatsSpec): NormOutput & { readonly stats?: { readonly before?: SideStats; readonly after: SideStats } };
+  sideStats?(values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]): SideStats;
+  /** Gives an output's (or `allocFloat32`'s) memory back at once. */
+  release?(a: Tensor | Float32Array): void;
+  /** A float32 array in the kernels' memory (inputs there are read in place), or null when it has no room. */
+  allocFloat32?(n: number): Float32Array | null;
+  /** The streamed passes' per-chunk statistics on the kernels (streamKernels.ts). */
+  chunks?: ChunkKernels;
+}
+
+/** Runs phases of jobs: a pool's `run` (ParallelKernels) or, by default, every job in this thread. */
+export interface PhaseRunner {
+  run<T>(steps: Generator<Job[], T, void>): T;
+  /** Jobs per phase (the pool's threads). */
+  readonly threads: number;
+}
+
+/**
+ * The session's kernels on FastKernels: in this thread, or with `pool` (e.g. a ParallelKernels on the same
+ * `fast`: `fastSessionKernels(pk.fast, pk)`) running the ops and the in-memory statistics across its threads.
+ * The streamed per-chunk statistics run in this thread.
+ */
+export function fastSessionKernels(fast: FastKernels, pool?: PhaseRunner): SessionKernels {
+  const here: PhaseRunner = {
+    threads: 1,
+    run<T>(steps: Generator<Job[], T, void>): T {
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) return r.value;
+        for (const job of r.value) runJob(fast.kernels, job);
+      }
+    },
+  };
+  const runner = pool ?? here;
+  const parts = Math.max(1, runner.threads);
+  return {
+    normalize: (x, p) => runner.run(fast.steps(x, p, parts)),
+    normalizeWithStats: (x, p, spec) => runner.run(fast.normalizeWithStatsSteps(x, p, spec, parts)),
+    sideStats: (values, layout, bins, groups) => runner.run(fast.sideStatsSteps(values, layout, bins, groups, parts)),
+    release: (a) => fast.release(a),
+    allocFloat32: (n) => fast.allocFloat32(n),
+    chunks: chunkKernels(fast),
+  };
+}
+
 interface Last {
   readonly params: NormParams;
   readonly out: NormOutput;
@@ -61,19 +117,26 @@ interface Last {
 export class EngineSession {
   private x: Tensor | undefined;
   private last: Last | undefined;
-  private beforeCache: { key: string; stats: SideStats } | undefined;
+  /** The input's statistics per layout/groups/bins (streamed: with the channels' unrounded moments). */
+  private beforeCache: { key: string; stats: SideStats; moments?: Moments[]; layoutKey?: string } | undefined;
   private streamed: Streamed | undefined;
   /** The last streamed run that completed (what `npy` writes). */
   private streamedLast: { params: NormParams; outDType: 'float32' | 'float64' } | undefined;
 
+  private readonly kernels: SessionKernels;
+  private readonly runOp: (x: Tensor, p: NormParams) => NormOutput;
+  private readonly release?: (out: Tensor) => void;
+
   /**
-   * `runOp` runs the ops: the TypeScript kernels by default; the worker passes the fast kernels' (and their
-   * `release`, so a streamed chunk's output memory goes back at once).
+   * `kernels` run the ops and statistics: the TypeScript kernels by default; the worker passes
+   * `fastSessionKernels(...)`. (An op function, with its `release`, is taken as `{ normalize, release }`.)
    */
-  constructor(
-    private readonly runOp: (x: Tensor, p: NormParams) => NormOutput = normalize,
-    private readonly release?: (out: Tensor) => void,
-  ) {}
+  constructor(kernels: SessionKernels | ((x: Tensor, p: NormParams) => NormOutput) = { normalize }, release?: (out: Tensor) => void) {
+    this.kernels = typeof kernels === 'function' ? { normalize: kernels, release } : kernels;
+    const k = this.kernels;
+    this.runOp = (x, p) => k.normalize(x, p);
+    this.release = k.release ? (out) => k.release?.(out) : undefined;
+  }
 
   /** Streamed work with an id up to this stops at its next chunk (see `abort`). */
   private abortedUpTo = 0;
@@ -141,6 +204,7 @@ export class EngineSession {
     switch (req.kind) {
       case 'load': {
         if (this.streamed) void this.closeStream();
+        if (this.x) this.kernels.release?.(this.x);
         this.x = undefined;
         this.last = undefined;
         this.beforeCache = undefined;
@@ -157,7 +221,7 @@ export class EngineSession {
           }
           x = loadTensor(req.name, bytes, selector);
         }
-        this.x = x;
+        this.x = this.shared(x);
         return {
           id: req.id, ok: true, kind: 'loaded',
           info: { label: req.label, shape: [...x.shape], dtype: x.dtype, numel: numel(x.shape) },
@@ -168,15 +232,28 @@ export class EngineSession {
         const x = this.tensor();
         const t0 = Date.now();
         const p = toNormParams(x, req.params);
-        const out = this.runOp(x, p);
         const layout = channelLayout(x.shape, channelAxis(x.shape, p));
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
+        const hit = this.beforeCache?.key === key;
+        const k = this.kernels;
+        const stats = k.sideStats ?? sideStats;
+        let out: NormOutput;
+        let after: SideStats | undefined;
+        if (k.normalizeWithStats) {
+          // the op with the output's statistics (and the input's when not cached) from the fused kernels
+          const res = k.normalizeWithStats(x, p, { layout, bins: req.bins, groups, before: !hit });
+          out = res;
+          after = res.stats?.after;
+          if (!hit && res.stats?.before) this.beforeCache = { key, stats: res.stats.before };
+        } else {
+          out = this.runOp(x, p);
+        }
         if (this.beforeCache?.key !== key) {
-          this.beforeCache = { key, stats: sideStats(toComputeArray(x), layout, req.bins, groups) };
+          this.beforeCache = { key, stats: stats(toComputeArray(x), layout, req.bins, groups) };
         }
         const before = this.beforeCache.stats;
-        const after = sideStats(toComputeArray(out.output), layout, req.bins, groups);
+        after ??= stats(toComputeArray(out.output), layout, req.bins, groups);
         this.last = { params: p, out, before, after };
         const view: AnalysisView = {
           input: { shape: [...x.shape], dtype: x.dtype },
@@ -194,7 +271,7 @@ export class EngineSession {
         const last = this.lastRun();
         const t0 = Date.now();
         const checks = equivalenceChecks(x, last.params, this.runOp).map(checkView);
-        const flags = healthFlags(x, last.params, last.out, last.before, last.after, this.runOp).map(flagView);
+        const flags = healthFlags(x, last.params, last.out, last.before, last.after, this.runOp, this.kernels.sideStats ?? sideStats).map(flagView);
         return { id: req.id, ok: true, kind: 'checked', checks, flags, ms: Date.now() - t0 };
       }
       case 'npy':
@@ -261,8 +338,10 @@ export class EngineSession {
     const key = JSON.stringify([layout, groups, bins, 'streamed']);
     const budget = st.budgetMB * 2 ** 20;
     const size = bytesText(file.size);
-    const cached = this.beforeCache?.key === key ? this.beforeCache.stats : undefined;
-    const progress = progressReporter(id, emit, (cached ? 0 : 2) + 3, () => this.abortedUpTo >= id);
+    const cachedEntry = this.beforeCache?.key === key ? this.beforeCache : undefined;
+    const cached = cachedEntry?.stats;
+    // input statistics: 2 passes unless cached; the op: 2 (its input's statistics are those)
+    const progress = progressReporter(id, emit, (cached ? 0 : 2) + (cached && !cachedEntry?.moments ? 3 : 2), () => this.abortedUpTo >= id);
     const view = (before: SideStats, after: SideStats | undefined): AnalysisView => ({
       input: { shape: [...src.shape], dtype: src.dtype },
       op: r,
@@ -285,16 +364,18 @@ export class EngineSession {
           previewShare = percentText(n / Math.max(1, src.count));
           partial('preview', s, undefined, `First ${previewShare} of ${size}`);
         },
+        onRunning: (s, n) => partial('moments', withHistograms(s, preview), undefined, `Statistics of the first ${percentText(n / Math.max(1, src.count))} of ${size}; histograms of the first ${previewShare}`),
         onMoments: (s) => partial('moments', withHistograms(s, preview), undefined, `Statistics of all ${size}; histograms of the first ${previewShare}`),
         onProgress: (q) => progress.pass('input statistics', q),
+        kernels: this.kernels.chunks,
       });
       before = res.stats;
-      this.beforeCache = { key, stats: before };
+      this.beforeCache = { key, stats: before, moments: res.moments, layoutKey: JSON.stringify(layout) };
     }
     const done = before;
+    const beforeMoments = this.beforeCache?.key === key ? this.beforeCache.moments : undefined;
 
     // "after": streamNormalize's output chunks, as they are produced, give a preview and the moments.
-    const afterAcc = new StreamingStats(layout, bins, groups);
     let afterPreview: SideStats | undefined;
     let afterShare = '';
     let written = 0;
@@ -307,18 +388,18 @@ export class EngineSession {
         afterShare = percentText(y.length / Math.max(1, src.count));
         partial('after-preview', done, afterPreview, `Input complete; output of the first ${afterShare} of ${size}`);
       }
-      afterAcc.addMoments(y, written);
       written += y.length;
-      if (written === src.count) {
-        partial('after-moments', done, withHistograms(afterAcc.result(), afterPreview), `Output statistics of all ${size}; its histograms of the first ${afterShare}`);
-      }
     };
     let res;
     try {
       res = await streamNormalize(src, p, write, {
         chunkElements: chunkElementsFor(itemSize(src.dtype), budget, 16), bins, groups,
         onProgress: (q) => progress.pass('normalizing', q),
-        normalize: this.runOp, release: this.release,
+        normalize: this.runOp, release: this.release, kernels: this.kernels.chunks,
+        // the input's statistics streamed above: no pass over the input for them
+        before: beforeMoments ? { stats: done, moments: beforeMoments } : undefined,
+        onRunning: (s, n) => partial('after-moments', done, withHistograms(s, afterPreview), `Input complete; output statistics of the first ${percentText(n / Math.max(1, src.count))} of ${size}; its histograms of the first ${afterShare}`),
+        onMoments: (s) => partial('after-moments', done, withHistograms(s, afterPreview), `Output statistics of all ${size}; its histograms of the first ${afterShare}`),
       });
     } catch (e) {
       if (isNormScopeError(e)) partial('input-only', done, undefined, `Input statistics of all ${size}; the op did not run on the streamed file`);
@@ -349,11 +430,18 @@ export class EngineSession {
     } catch (e) {
       throw new NormScopeError(`cannot write ${path}: ${(e as Error).message}`);
     }
+    // the input's channel moments, when streamed for this layout: no pass over the input for them
+    const cache = this.beforeCache;
+    const r = planOf(shaped, last.params).resolved;
+    const layout = sourceLayout(st.src, r);
+    const moments = cache?.moments && cache.layoutKey === JSON.stringify(layout) ? cache.moments : undefined;
     try {
       await streamNormalize(st.src, last.params, (y) => writer.write(y), {
         chunkElements: chunkElementsFor(itemSize(st.src.dtype), st.budgetMB * 2 ** 20, 16), bins: 1,
+        groups: cache && moments ? cache.stats.groups.map((g) => g.channels) : undefined,
         onProgress: (q) => progress.pass('writing the output', q),
-        normalize: this.runOp, release: this.release,
+        normalize: this.runOp, release: this.release, kernels: this.kernels.chunks,
+        before: moments && cache ? { stats: cache.stats, moments } : undefined,
       });
       await writer.close();
     } catch (e) {
@@ -374,6 +462,22 @@ export class EngineSession {
     }
     const listing = listTensors(name, bytes);
     return listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [];
+  }
+
+  /**
+   * A float32 tensor copied once into the kernels' memory (C order), so every run reads it in place; else `x`
+   * (other dtypes, no kernels, or a memory that cannot hold it).
+   */
+  private shared(x: Tensor): Tensor {
+    const alloc = this.kernels.allocFloat32;
+    if (!alloc || x.dtype !== 'float32') return x;
+    const n = numel(x.shape);
+    if (n === 0) return x;
+    const data = alloc.call(this.kernels, n);
+    if (!data) return x;
+    if (isContiguous(x) && x.data instanceof Float32Array) data.set(x.data.subarray(x.offset, x.offset + n));
+    else data.set(toComputeArray(x));
+    return tensor('float32', x.shape, data);
   }
 
   private tensor(): Tensor {

@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { kernelBytes } from '../node/kernelBytes';
 import { createFastKernels } from '../node/pool';
-import { EngineSession } from './engineSession';
+import { EngineSession, fastSessionKernels } from './engineSession';
 import type { WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 const port = parentPort;
@@ -15,7 +15,8 @@ if (!port) throw new Error('worker.js runs as a worker thread (started by worker
 // the WebAssembly kernels where they load (inlined into dist/worker.js), else the TypeScript kernels
 const bytes = kernelBytes();
 const fast = bytes ? createFastKernels(bytes) : null;
-const session = new EngineSession(fast ? (x, p) => fast.normalize(x, p) : undefined, fast ? (t) => fast.release(t) : undefined);
+// (with a ParallelKernels `pk` on the same kernels: `fastSessionKernels(pk.fast, pk)`)
+const session = new EngineSession(fast ? fastSessionKernels(fast) : undefined);
 const emit = (e: WorkerEvent) => port.postMessage(e);
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {
