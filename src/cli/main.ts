@@ -8,12 +8,11 @@
  */
 import { parseArgs } from 'node:util';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
-import { analyze, tensorStats } from '../engine/analyze';
+import { AnalyzeOptions, analyze, tensorStats } from '../engine/analyze';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { normalize } from '../engine/ops';
+import { sideStats } from '../engine/stats';
 import { writeNpy } from '../engine/formats/npy';
-import { Tensor } from '../engine/tensor';
-import { NormOutput, NormParams } from '../engine/params';
 import { kernelBytes } from '../node/kernelBytes';
 import { ParallelKernels, createParallelKernels, defaultThreads } from '../node/pool';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, threadsFromFlags } from './args';
@@ -74,8 +73,8 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   const bins = f.bins === undefined ? undefined : parseCount('bins', f.bins);
   if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
   const threads = threadsFromFlags(f, defaultThreads());
-  // the kernel threads start now, while the input is read (stats needs no kernels)
-  if (command !== 'stats') fastNormalize(threads);
+  // the kernel threads start now, while the input is read
+  const engine = fastEngine(threads);
 
   const load = { bfloat16V2: f['bfloat16-v2'] };
   if (command === 'stats') {
@@ -84,7 +83,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   }
   const x = readInput(input, load);
   if (command === 'stats') {
-    const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins);
+    const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins, engine.sideStats);
     const o = stats.overall;
     const nb = notebookSource(input); // .ipynb: which candidate of the cell, and the others
     if (f.json) {
@@ -97,12 +96,12 @@ function run(argv: readonly string[], out: (s: string) => void): number {
 
   if (command === 'check') {
     const p = paramsFromFlags(f, readParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
-    const run = fastNormalize(threads);
+    const run = engine.normalize;
     const result = run(x, p);
     const checks = equivalenceChecks(x, p, run);
-    const before = tensorStats(x, p, 1);
-    const after = tensorStats(result.output, p, 1);
-    const flags = healthFlags(x, p, result, before, after, run);
+    const before = tensorStats(x, p, 1, engine.sideStats);
+    const after = tensorStats(result.output, p, 1, engine.sideStats);
+    const flags = healthFlags(x, p, result, before, after, run, engine.sideStats);
     const report = { input: { shape: x.shape, dtype: x.dtype }, op: result.resolved, shape_report: result.shapeReport, checks, flags, warnings: result.warnings };
     out(f.json ? JSON.stringify(report) : formatAnalysis(input, { ...report, stats: undefined }));
     return checks.every((c) => c.pass) ? 0 : 3;
@@ -111,7 +110,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   // normalize
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
   const p = paramsFromFlags(f, readParam);
-  const a = analyze(x, p, { bins, normalize: fastNormalize(threads) });
+  const a = analyze(x, p, { bins, ...engine });
   if (f.out) writeOutput(f.out, writeNpy(a.result.output));
   if (f['running-mean-out']) {
     if (!a.result.running_mean) throw new NormScopeError('--running-mean-out: only BatchNorm in train mode updates running statistics');
@@ -126,19 +125,28 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   return 0;
 }
 
+/** What the CLI runs the ops and statistics on (analyze()'s options). */
+type Engine = Required<Pick<AnalyzeOptions, 'normalize' | 'sideStats'>> & Pick<AnalyzeOptions, 'normalizeWithStats'>;
+
 let fast: { kernels: ParallelKernels | null; threads: number } | undefined;
 /**
- * The WebAssembly kernels on `threads` threads where they load (float32 input), else the TypeScript kernels:
- * same results. Kept for the process (a new thread count replaces them).
+ * The WebAssembly kernels (ops and statistics) on `threads` threads where they load, else the TypeScript
+ * kernels: same results (float32 input runs on the WebAssembly kernels; the rest falls back inside them).
+ * Kept for the process (a new thread count replaces them).
  */
-function fastNormalize(threads: number): (x: Tensor, p: NormParams) => NormOutput {
+function fastEngine(threads: number): Engine {
   if (fast === undefined || fast.threads !== threads) {
     fast?.kernels?.close();
     const bytes = kernelBytes();
     fast = { kernels: bytes ? createParallelKernels(bytes, { threads }) : null, threads };
   }
   const k = fast.kernels;
-  return k ? (x, p) => k.normalize(x, p) : normalize;
+  if (!k) return { normalize, sideStats };
+  return {
+    normalize: (x, p) => k.normalize(x, p),
+    normalizeWithStats: (x, p, spec) => k.normalizeWithStats(x, p, spec),
+    sideStats: (v, l, b, g) => k.sideStats(v, l, b, g),
+  };
 }
 
 declare const NORMSCOPE_VERSION: string;

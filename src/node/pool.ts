@@ -22,8 +22,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FastKernels, FastOptions, FastOutput, Job, instantiateKernels, runJob } from '../engine/fast/fastKernels';
+import { FastKernels, FastOptions, FastOutput, FastStatsOutput, Job, StatsSpec, WORK_PARTS, instantiateKernels, runJob } from '../engine/fast/fastKernels';
 import { NormParams } from '../engine/params';
+import { ChannelLayout, SideStats } from '../engine/stats';
 import { Tensor } from '../engine/tensor';
 import type { SharedMemoryLike } from '../engine/fast/arena';
 
@@ -284,12 +285,22 @@ export class ParallelKernels {
 
   /** `fast.normalize(x, p)` with each phase split across the threads. */
   normalize(x: Tensor, p: NormParams): FastOutput {
-    return this.run(this.fast.steps(x, p, this.threads));
+    return this.run(this.fast.steps(x, p, WORK_PARTS));
+  }
+
+  /** `fast.normalizeWithStats(x, p, spec)` (the op and both sides' statistics) across the threads. */
+  normalizeWithStats(x: Tensor, p: NormParams, spec: StatsSpec): FastStatsOutput {
+    return this.run(this.fast.normalizeWithStatsSteps(x, p, spec, WORK_PARTS));
+  }
+
+  /** `fast.sideStats(...)` (stats.ts `sideStats` on the WebAssembly kernels) across the threads. */
+  sideStats(values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]): SideStats {
+    return this.run(this.fast.sideStatsSteps(values, layout, bins, groups, WORK_PARTS));
   }
 
   /**
    * Runs a generator of phases (arrays of jobs that may run at the same time) to its result, each phase on
-   * every thread; `FastKernels.steps(x, p, parts)` is one (pass parts = `threads`). On an error the generator
+   * every thread; `FastKernels.steps(x, p, parts)` is one (pass parts = WORK_PARTS: the same bits on any thread count). On an error the generator
    * is closed (its `finally` frees its scratch memory) and the error is rethrown.
    */
   run<T>(steps: Generator<Job[], T, void>): T {

@@ -110,6 +110,13 @@ export interface FastOptions {
   readonly maxMemoryBytes?: number;
 }
 
+/**
+ * How many jobs a phase is split into, whatever the thread count: float64 sums merge part by part, so a fixed
+ * split makes every result (BatchNorm's batch moments, the statistics' means and stds) the same bits on 1 thread
+ * and on many. Up to this many threads share one op; on fewer, each thread takes several jobs.
+ */
+export const WORK_PARTS = 8;
+
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 const SHIFT_TRUST = 16; // ops/common.ts
@@ -167,7 +174,7 @@ export class FastKernels {
 
   /** Runs `p` on `x` in this thread; like `normalize(x, p)`, plus which kernels ran and the fused moments. */
   normalize(x: Tensor, p: NormParams): FastOutput {
-    return this.drive(this.steps(x, p, 1));
+    return this.drive(this.steps(x, p, WORK_PARTS));
   }
 
   /**
@@ -183,7 +190,7 @@ export class FastKernels {
    * `sideStats(toComputeArray(x), layout, bins, groups)` and the same of the output (see `sideStatsSteps`).
    */
   normalizeWithStats(x: Tensor, p: NormParams, spec: StatsSpec): FastStatsOutput {
-    return this.drive(this.normalizeWithStatsSteps(x, p, spec, 1));
+    return this.drive(this.normalizeWithStatsSteps(x, p, spec, WORK_PARTS));
   }
 
   /** `normalizeWithStats` as phases of at most `parts` jobs each (like `steps`). */
@@ -202,7 +209,7 @@ export class FastKernels {
     values: ArrayLike<number>, layout: ChannelLayout, bins: number = DEFAULT_BINS,
     groups: readonly (readonly [number, number])[] = [],
   ): SideStats {
-    return this.drive(this.sideStatsSteps(values, layout, bins, groups, 1));
+    return this.drive(this.sideStatsSteps(values, layout, bins, groups, WORK_PARTS));
   }
 
   /**
