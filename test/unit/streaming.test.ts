@@ -232,3 +232,92 @@ describe('streamed normalization', () => {
       { message: 'streamed ops need C-order data: this file is in Fortran order (statistics still stream)' });
   });
 });
+
+describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createFastKernels } = require('../../src/node/pool') as typeof import('../../src/node/pool');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { chunkKernels } = require('../../src/engine/streamKernels') as typeof import('../../src/engine/streamKernels');
+  const wasm = readFileSync(join(__dirname, '../../../dist/kernels.wasm'));
+  const fast = createFastKernels(wasm);
+  if (!fast) throw new Error('the kernels did not load');
+  const k = chunkKernels(fast);
+
+  /** v copied into the kernels' memory (where forEachChunk reads chunks). */
+  const shared = (v: Float32Array): Float32Array => { const a = fast.allocFloat32(v.length); if (!a) throw new Error('no room'); a.set(v); return a; };
+
+  it('chunk boundaries anywhere, every layout kind (inner 1, short, long), NaN/Inf and signed zeros: the in-memory statistics', () => {
+    const shapes: [number[], number][] = [[[3, 4, 5, 6], 1], [[2, 7, 33], 1], [[5, 6, 4, 3], 3], [[1000], -1], [[4, 1, 9], 1], [[6, 5, 8], 1], [[40, 12], 1]];
+    for (const [shape, axis] of shapes) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const v = shared(randn(n, n, 5, 2));
+      v[3] = NaN; v[n - 2] = Infinity; v[n >> 1] = -Infinity;
+      const layout = channelLayout(shape, axis);
+      // a channel whose smallest value is a zero, -0 first: the sign the TypeScript pass keeps
+      for (let i = 0; i < n; i++) if (Math.floor(i / layout.inner) % layout.channels === 0) v[i] = Math.abs(v[i]) + 1;
+      const z = [...Array(n).keys()].filter((i) => Math.floor(i / layout.inner) % layout.channels === 0);
+      v[z[1]] = -0; v[z[z.length - 1]] = 0;
+      const groups = layout.channels % 2 === 0 ? [[0, layout.channels / 2 - 1], [layout.channels / 2, layout.channels - 1]] as [number, number][] : [];
+      const expected = sideStats(v, layout, 17, groups);
+      for (const chunk of [1, 7, 13, 64, 120, n]) {
+        const s = new StreamingStats(layout, 17, groups);
+        let viaKernels = 0;
+        for (let i = 0; i < n; i += chunk) if (k.addMoments(s, v.subarray(i, i + chunk), i)) viaKernels++;
+        for (let i = 0; i < n; i += chunk) assert.ok(k.addHistogram(s, v.subarray(i, i + chunk), i));
+        assert.equal(viaKernels, Math.ceil(n / chunk));
+        const got = s.result();
+        sameStats(got, expected);
+        assert.ok(Object.is(got.channels[0].min, -0), `${shape} chunk ${chunk}: the first zero's sign`);
+      }
+    }
+  });
+
+  it('refuses what is not in its memory (the caller runs TypeScript)', () => {
+    const s = new StreamingStats(channelLayout([4, 3], 1));
+    assert.equal(k.addMoments(s, new Float32Array(12), 0), false);
+    assert.equal(k.addMoments(s, new Float64Array(12), 0), false);
+  });
+
+  const x = tensor('float32', [6, 4, 5, 7], randn(6 * 4 * 5 * 7, 12, 1, 2));
+  const bytes = writeNpy(x);
+
+  it('streamStats with kernels equals streamStats without, and reports running moments', async () => {
+    for (const chunkElements of [100, 140, 840]) {
+      const plain = await streamStats(await openNpySource(bytesSource(bytes)), { chunkElements, bins: 9 });
+      const running: number[] = [];
+      const viaK = await streamStats(await openNpySource(bytesSource(bytes)), {
+        chunkElements, bins: 9, kernels: k, runningEveryMs: 0, onRunning: (st, n) => { running.push(n); assert.equal(st.overall.count, n); },
+      });
+      sameStats(viaK.stats, plain.stats);
+      sameStats(viaK.stats, sideStats(x.data as Float32Array, channelLayout(x.shape, 1), 9));
+      assert.equal(viaK.moments.length, 4);
+      // every chunk but the last (the moments after pass 1 come by onMoments)
+      assert.deepEqual(running, Array.from({ length: Math.ceil(840 / chunkElements) - 1 }, (_, i) => (i + 1) * chunkElements));
+    }
+  });
+
+  it('streamNormalize given the streamed input statistics: same output and statistics in one pass fewer', async () => {
+    for (const p of [{ op: 'batch', mode: 'train' }, { op: 'group', groups: 2 }, { op: 'instance' }] as NormParams[]) {
+      const chunkElements = 280;
+      const groups = p.op === 'group' ? groupRanges(4, p) : [];
+      const st = await streamStats(await openNpySource(bytesSource(bytes)), { chunkElements, bins: 11, groups, kernels: k });
+      const outs: number[][] = [[], []];
+      const runs = [];
+      for (const [i, before] of [undefined, { stats: st.stats, moments: st.moments }].entries()) {
+        runs.push(await streamNormalize(await openNpySource(bytesSource(bytes)), p, async (y) => { outs[i].push(...y); }, {
+          chunkElements, bins: 11, groups, kernels: i ? k : undefined, before,
+        }));
+      }
+      assert.equal(runs[0].info.passes, 3);
+      assert.equal(runs[1].info.passes, 2);
+      // the batch statistics from the kernels' moments: to float64 rounding, so the float32 output to an ulp
+      if (p.mode === 'train') outs[1].forEach((v, j) => close(v, outs[0][j], 4e-7, `${p.op}: output ${j}`));
+      else assert.deepEqual(outs[1], outs[0], `${p.op}: output`);
+      sameStats(runs[1].before, runs[0].before);
+      sameStats(runs[1].after, runs[0].after);
+      const ref = normalize(x, p).output;
+      sameStats(runs[1].after, sideStats(toFloat64(ref), channelLayout(x.shape, 1), 11, groups));
+      if (p.mode === 'train') for (let c = 0; c < 4; c++) close(runs[1].running_var?.[c] ?? null, runs[0].running_var?.[c] ?? null, 1e-12, `running_var ${c}`);
+    }
+  });
+});
