@@ -31,7 +31,7 @@ const USAGE = `usage:
       [--running-mean RM] [--running-var RV] [--running-mean-out F.npy] [--running-var-out F.npy]
       [--unbatched] [--layout nchw|nhwc] [--out OUT.npy] [--json] [--report REPORT.html] [--bins B]
   normscope check INPUT [op flags] [--json]
-  (normalize and check: --threads N splits each op across N threads, 1-64; default: the CPUs, at most 4)
+  (stats, normalize and check: --threads N splits the work across N threads, 1-64; default: the CPUs, at most 4)
 INPUT is a file (.npy, .npz, .safetensors, .json, .ipynb) with an optional #selector: a JSON Pointer for .json
 (data.json#/layer1/weight), a tensor name for .npz and .safetensors (model.safetensors#conv1.weight), a cell
 and optionally an output for .ipynb (nb.ipynb#cell=3&output=0, 0-based);
