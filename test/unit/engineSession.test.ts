@@ -254,3 +254,52 @@ function sameStats(a: SideStats, b: SideStats, what: string): void {
   assert.equal(a.groups.length, b.groups.length);
   a.groups.forEach((g, i) => { summary(g, b.groups[i], `group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
 }
+
+describe('engine session on the fast kernels (fastSessionKernels)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createFastKernels } = require('../../src/node/pool') as typeof import('../../src/node/pool');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { fastSessionKernels } = require('../../src/extension/engineSession') as typeof import('../../src/extension/engineSession');
+  const fast = createFastKernels(fs.readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm')));
+  if (!fast) throw new Error('the kernels did not load');
+
+  /** Same statistics: exact counts, extremes, edges and histograms; mean and std to 1e-12 of the spread. */
+  function sameSide(a: SideStats, b: SideStats, what: string): void {
+    const sum = (x: Summary, y: Summary, w: string) => {
+      for (const f of ['count', 'nan', 'inf', 'min', 'max'] as const) assert.ok(Object.is(x[f], y[f]), `${w} ${f}: ${x[f]} vs ${y[f]}`);
+      const scale = Math.max(Math.abs(y.mean ?? 0), y.std ?? 0, 1e-300);
+      assert.ok(Math.abs((x.mean ?? 0) - (y.mean ?? 0)) <= 1e-12 * scale, `${w} mean ${x.mean} vs ${y.mean}`);
+      assert.ok(Math.abs((x.std ?? 0) - (y.std ?? 0)) <= 1e-12 * scale, `${w} std ${x.std} vs ${y.std}`);
+    };
+    sum(a.overall, b.overall, `${what} overall`);
+    assert.deepEqual(a.edges, b.edges, `${what} edges`);
+    assert.deepEqual(a.overall.histogram, b.overall.histogram);
+    a.channels.forEach((c, i) => { sum(c, b.channels[i], `${what} channel ${i}`); assert.deepEqual(c.histogram, b.channels[i].histogram); });
+    a.groups.forEach((g, i) => { sum(g, b.groups[i], `${what} group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
+  }
+
+  it('gives the TypeScript session\'s statistics, checks and flags on the same tensor', () => {
+    const n = 4 * 6 * 9 * 7;
+    const data = new Float32Array(n);
+    let s0 = 7;
+    for (let i = 0; i < n; i++) { s0 = (Math.imul(s0, 1664525) + 1013904223) >>> 0; data[i] = 3 + 2 * ((s0 / 2 ** 32) - 0.5); }
+    data[5] = NaN; data[100] = -0;
+    const npy = writeNpy(tensor('float32', [4, 6, 9, 7], data));
+    const ts = new EngineSession();
+    const fk = new EngineSession(fastSessionKernels(fast));
+    for (const s of [ts, fk]) ok(s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: npy }), 'loaded');
+    const paramsList: PanelParams[] = [{ op: 'batch' }, { op: 'group', groups: 3 }, { op: 'instance' }, { op: 'layer', normalized_shape: [9, 7] }, { op: 'rms' }, { op: 'batch', layout: 'nhwc' }] as PanelParams[];
+    for (const params of paramsList) {
+      for (const bins of [20, 20, 7]) { // the second run takes "before" from the cache
+        const a = ok(ts.handle({ kind: 'analyze', id: 2, params, bins }), 'analyzed').view;
+        const b = ok(fk.handle({ kind: 'analyze', id: 2, params, bins }), 'analyzed').view;
+        sameSide(b.stats.before, a.stats.before, `${params.op} before`);
+        sameSide(b.stats.after, a.stats.after, `${params.op} after`);
+        const ca = ok(ts.handle({ kind: 'checks', id: 3 }), 'checked');
+        const cb = ok(fk.handle({ kind: 'checks', id: 3 }), 'checked');
+        assert.deepEqual(cb.flags.map((f) => f.kind), ca.flags.map((f) => f.kind), `${params.op} flags`);
+        assert.deepEqual(cb.checks.map((c) => c.pass), ca.checks.map((c) => c.pass), `${params.op} checks`);
+      }
+    }
+  });
+});
