@@ -213,12 +213,17 @@ function handle(msg: ToWebview): void {
       model.progress = msg;
       renderBusy();
       return;
-    case 'result':
+    case 'result': {
+      // A streamed run sends several pictures of one request: the controls take its parameters once, so a
+      // refinement never overwrites what the user is typing (or clears a validation message) mid-stream.
+      const sameRun = model.result?.partial !== undefined && model.result.requestId === msg.requestId;
       model.result = msg;
       model.checks = undefined;
       model.error = undefined;
-      controls?.show(msg.params, msg.view.op);
-      controls?.showError(undefined, undefined);
+      if (!sameRun) {
+        controls?.show(msg.params, msg.view.op);
+        controls?.showError(undefined, undefined);
+      }
       staleNote.hidden = true;
       body.hidden = false;
       exportBar.hidden = false;
@@ -228,6 +233,7 @@ function handle(msg: ToWebview): void {
       renderView();
       renderCards();
       return;
+    }
     case 'checks':
       model.checks = msg;
       if (model.error?.scope === 'checks') model.error = undefined;
