@@ -430,6 +430,11 @@ export class NormPanel implements PanelProbe {
       this.post({ type: 'error', scope: 'export', message: 'Nothing to export yet: the op has not run.' });
       return;
     }
+    if (this.partialMsg) {
+      // the picture on screen is a streamed run's first one; the last complete result has other parameters
+      this.post({ type: 'error', scope: 'export', message: 'The statistics on screen are partial (the run is still reading the file, or was cancelled): export once it completes.' });
+      return;
+    }
     const label = labelOf(this.src);
     try {
       switch (format) {

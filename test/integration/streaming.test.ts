@@ -178,6 +178,18 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     await panel.receive({ type: 'setParams', requestId: 3, params: { op: 'instance' } });
     const final = await sentUntil(panel, from, finalOf(3), 'result 3', 120_000);
     assert.equal(final.view.stats.after.overall.count, n);
+    // A run cancelled after its first picture: the screen shows that partial picture, the last complete result
+    // has other parameters, so an export says so instead of writing the older run's statistics.
+    const from4 = panel.sent.length;
+    await panel.receive({ type: 'setParams', requestId: 4, params: { op: 'group', groups: 2 } });
+    await sentUntil(panel, from4, (msgs) => results(msgs).find((m) => m.partial && m.requestId === 4), 'first picture of 4');
+    await panel.receive({ type: 'cancel' });
+    const exported = panel.exports.length;
+    const refusal = panel.next('error');
+    await panel.receive({ type: 'export', format: 'stats-json' });
+    const r = await refusal;
+    assert.ok(r.type === 'error' && r.scope === 'export' && /partial/.test(r.message), JSON.stringify(r));
+    assert.equal(panel.exports.length, exported, 'nothing exported');
   });
 
   it('lists the members of a streamed .npz from its headers (the QuickPick), then streams the one picked', async () => {
