@@ -47,6 +47,8 @@ export class WorkerClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private loadRequest: Omit<LoadRequest, 'id'> | undefined;
+  /** The loaded tensor is streamed from its file (a file given by path may also be read whole: JSON, .ipynb). */
+  private streamed = false;
   private disposed = false;
 
   constructor(private readonly scriptPath: string) {}
@@ -69,6 +71,7 @@ export class WorkerClient {
     const reply = await this.request(load);
     if (reply.kind === 'loaded') {
       this.loadRequest = { ...load, listIfSeveral: false };
+      this.streamed = reply.streamed !== undefined;
       return { kind: 'loaded', info: reply.info, choices: reply.choices, streamed: reply.streamed };
     }
     if (reply.kind === 'several') return { kind: 'several', tensors: reply.tensors };
@@ -102,7 +105,8 @@ export class WorkerClient {
    * terminated (the only way to stop a computation on a tensor in memory).
    */
   cancel(): void {
-    if (this.worker && this.loadRequest?.path !== undefined && this.pending.size > 0) {
+    // only streamed work checks for an abort (between chunks); work on a tensor in memory never would
+    if (this.worker && this.streamed && this.pending.size > 0) {
       const pending = [...this.pending.values()];
       this.pending.clear();
       this.worker.postMessage({ kind: 'abort', id: this.nextId++, upTo: this.nextId - 1 } satisfies WorkerRequest);
@@ -126,6 +130,7 @@ export class WorkerClient {
     this.disposed = true;
     this.terminate();
     this.loadRequest = undefined;
+    this.streamed = false;
   }
 
   private async expect<K extends 'analyzed' | 'checked' | 'npy' | 'npyWritten'>(req: Unnumbered, kind: K, onEvent?: (e: ClientEvent) => void): Promise<Payload<K>> {
