@@ -242,9 +242,14 @@ export class FastKernels {
 
   /** Runs every phase of `run` in this thread. */
   private drive<T>(run: Generator<Job[], T, void>): T {
-    for (let r = run.next(); ; r = run.next()) {
-      if (r.done) return r.value;
-      for (const job of r.value) runJob(this.kernels, job);
+    try {
+      for (let r = run.next(); ; r = run.next()) {
+        if (r.done) return r.value;
+        for (const job of r.value) runJob(this.kernels, job);
+      }
+    } catch (e) {
+      run.return(undefined as T); // a kernel threw mid-phase: the generator's `finally` frees its scratch memory
+      throw e;
     }
   }
 
