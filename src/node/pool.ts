@@ -180,6 +180,9 @@ export function workerLoop(init: WorkerInit): void {
  * order: within float64's last bits), with every phase split across `threads` threads; `run(steps)` runs any
  * generator of job phases shaped like `FastKernels.steps`. One call at a time (calls are synchronous).
  */
+/** A kernel thread did not finish its job in time (see `waitBoundMs`); the pool runs on one thread after it. */
+export class HungThreadError extends Error {}
+
 export class ParallelKernels {
   private readonly workers: Worker[] = [];
   private readonly ctl: Int32Array;
@@ -315,7 +318,9 @@ export class ParallelKernels {
         this.phase(r.value);
       }
     } catch (e) {
-      steps.return(undefined as unknown as T);
+      // A thread that hangs may still write into this call's blocks until it is terminated: leave them allocated
+      // (a leak, once, on a broken machine) rather than hand them out again.
+      if (!(e instanceof HungThreadError)) steps.return(undefined as unknown as T);
       throw e;
     } finally {
       this.busy = false;
@@ -410,7 +415,7 @@ export class ParallelKernels {
       if (performance.now() - since > bound) {
         this.failure = `a kernel thread did not finish its job within ${(bound / 1000).toFixed(1)} s (it died or hangs); NormScope continues on one thread`;
         this.stopWorkers();
-        throw new Error(this.failure);
+        throw new HungThreadError(this.failure);
       }
     }
   }

@@ -8,7 +8,7 @@ import { Job } from '../../src/engine/fast/fastKernels';
 import { normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, tensor } from '../../src/engine/tensor';
-import { ParallelKernels, createFastKernels, createParallelKernels, defaultThreads } from '../../src/node/pool';
+import { HungThreadError, ParallelKernels, createFastKernels, createParallelKernels, defaultThreads } from '../../src/node/pool';
 
 // ParallelKernels: the fast kernels split across worker threads, called synchronously. Results must not depend
 // on the thread count; worker failures must surface (errors) or be survived (dead or missing workers). No timings.
@@ -265,6 +265,7 @@ describe('ParallelKernels (synchronous, 2 threads over shared memory)', function
     }
     assert.ok(error, 'the stalled worker was noticed');
     assert.match(error.message, /did not finish its job within .* continues on one thread/);
+    assert.ok(error instanceof HungThreadError, 'its blocks stay allocated (the hung thread may still write there)');
     assert.equal(p2.threads, 1);
     assert.ok(p2.failed);
     assertSameBits('after', data(p2.normalize(x, { op: 'instance' }).output), data(fast.normalize(x, { op: 'instance' }).output));
