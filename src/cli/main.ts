@@ -8,13 +8,11 @@
  */
 import { parseArgs } from 'node:util';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
-import { AnalyzeOptions, analyze, tensorStats } from '../engine/analyze';
+import { analyze, tensorStats } from '../engine/analyze';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
-import { normalize } from '../engine/ops';
-import { sideStats } from '../engine/stats';
 import { writeNpy } from '../engine/formats/npy';
-import { kernelBytes } from '../node/kernelBytes';
-import { ParallelKernels, createParallelKernels, defaultThreads } from '../node/pool';
+import { defaultThreads } from '../node/pool';
+import { cliEngine } from './kernels';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, threadsFromFlags } from './args';
 import { readInput, readListing, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -74,7 +72,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
   const threads = threadsFromFlags(f, defaultThreads());
   // the kernel threads start now, while the input is read
-  const engine = fastEngine(threads);
+  const engine = cliEngine(threads);
 
   const load = { bfloat16V2: f['bfloat16-v2'] };
   if (command === 'stats') {
@@ -123,30 +121,6 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (f.report) writeOutput(f.report, new TextEncoder().encode(renderReport(input, a)));
   out(f.json ? JSON.stringify(toJson(a)) : formatAnalysis(input, a));
   return 0;
-}
-
-/** What the CLI runs the ops and statistics on (analyze()'s options). */
-type Engine = Required<Pick<AnalyzeOptions, 'normalize' | 'sideStats'>> & Pick<AnalyzeOptions, 'normalizeWithStats'>;
-
-let fast: { kernels: ParallelKernels | null; threads: number } | undefined;
-/**
- * The WebAssembly kernels (ops and statistics) on `threads` threads where they load, else the TypeScript
- * kernels: same results (float32 input runs on the WebAssembly kernels; the rest falls back inside them).
- * Kept for the process (a new thread count replaces them).
- */
-function fastEngine(threads: number): Engine {
-  if (fast === undefined || fast.threads !== threads) {
-    fast?.kernels?.close();
-    const bytes = kernelBytes();
-    fast = { kernels: bytes ? createParallelKernels(bytes, { threads }) : null, threads };
-  }
-  const k = fast.kernels;
-  if (!k) return { normalize, sideStats };
-  return {
-    normalize: (x, p) => k.normalize(x, p),
-    normalizeWithStats: (x, p, spec) => k.normalizeWithStats(x, p, spec),
-    sideStats: (v, l, b, g) => k.sideStats(v, l, b, g),
-  };
 }
 
 declare const NORMSCOPE_VERSION: string;

@@ -18,8 +18,8 @@ import { TensorSource } from '../engine/formats/source';
 import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '../engine/streaming';
 import { Tensor, tensor } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
-import { kernelBytes } from '../node/kernelBytes';
-import { ParallelKernels, createParallelKernels, defaultThreads } from '../node/pool';
+import { defaultThreads } from '../node/pool';
+import { cliKernels } from './kernels';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber, threadsFromFlags } from './args';
 import { cliWording, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -168,7 +168,7 @@ async function normalizeStreamed(
   };
   let r;
   try {
-    const fast = fastKernels(threadsFromFlags(f, defaultThreads()));
+    const fast = cliKernels(threadsFromFlags(f, defaultThreads()));
     r = await inFile(streamNormalize(src, p, write, {
       chunkElements, bins, onProgress,
       normalize: fast ? (x, q) => fast.normalize(x, q) : undefined,
@@ -212,18 +212,4 @@ async function normalizeStreamed(
   if (f.report) writeOutput(f.report, new TextEncoder().encode(renderReport(input, analysis)));
   out(f.json ? JSON.stringify({ ...toJson(analysis), streamed: streamed(r.info.chunks, r.info.chunkElements, r.info.passes) }) : formatAnalysis(input, analysis));
   return 0;
-}
-
-let fast: { kernels: ParallelKernels | null; threads: number } | undefined;
-/**
- * The WebAssembly kernels on `threads` threads where they load (same results as the TypeScript kernels,
- * faster), else null. Kept for the process (a new thread count replaces them).
- */
-function fastKernels(threads: number): ParallelKernels | null {
-  if (fast === undefined || fast.threads !== threads) {
-    fast?.kernels?.close();
-    const bytes = kernelBytes();
-    fast = { kernels: bytes ? createParallelKernels(bytes, { threads }) : null, threads };
-  }
-  return fast.kernels;
 }
