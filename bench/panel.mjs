@@ -13,23 +13,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
+import { npyHeader } from './npyHeader.mjs';
 
 const SHAPE = [32, 64, 56, 56];
 const RUNS = Number(process.env.NORMSCOPE_BENCH_PANEL_RUNS || 6); // 1 cold + 5 warm
 const BUDGET_MS = 180_000; // the whole workbench session, start included; beyond it the rows are skipped
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-
-/** numpy's .npy v1 header for C-order little-endian float32 of `shape`, padded to 64 bytes. */
-function npyHeader(shape) {
-  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
-  const out = Buffer.alloc(total);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(out);
-  out.writeUInt16LE(dict.length, 8);
-  out.write(dict, 10, 'latin1');
-  return out;
-}
 
 /** Roughly normal values per channel with a channel-dependent mean and scale (deterministic). */
 function tensorBytes(shape) {

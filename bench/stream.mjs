@@ -8,24 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { npyHeader } from './npyHeader.mjs';
 
 const CLI = 'dist/cli.js';
 if (!existsSync(CLI)) throw new Error('bench/stream.mjs: build first (npm run build)');
 mkdirSync('bench/tmp', { recursive: true });
 const RSS_HOOK = path.resolve('bench/tmp/rss-hook.cjs');
 writeFileSync(RSS_HOOK, "process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(process.env.NORMSCOPE_RSS_OUT, JSON.stringify({ rss: u.maxRSS * 1024, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000 })); });\n");
-
-/** numpy's .npy v1 header for C-order little-endian float32 of `shape`, padded to 64 bytes. */
-function npyHeader(shape) {
-  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
-  const out = Buffer.alloc(total);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(out);
-  out.writeUInt16LE(dict.length, 8);
-  out.write(dict, 10, 'latin1');
-  return out;
-}
 
 /** Writes a float32 .npy of `shape`: N(1, 2) values, one 64 MiB block of them repeated. */
 function writeTensorFile(file, shape) {
