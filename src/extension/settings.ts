@@ -1,6 +1,7 @@
 /** The extension's settings (package.json contributes.configuration, section `normscope`). */
 import * as vscode from 'vscode';
 import type { OpName } from '../engine/params';
+import { DEFAULT_BUDGET_MB } from '../node/fileSource'; // normscope.memoryBudgetMB's default: the CLI's --budget-mb
 import type { DefaultOpSetting } from './panelModel';
 
 export interface Settings {
@@ -13,8 +14,6 @@ export interface Settings {
   readonly memoryBudgetMB: number;
 }
 
-/** The default of normscope.memoryBudgetMB (the CLI's --budget-mb default). */
-export const DEFAULT_MEMORY_BUDGET_MB = 512;
 
 /** Files above this many bytes stream rather than load whole: half the budget (the CLI's rule). */
 export function streamThresholdBytes(budgetMB: number): number {
@@ -29,13 +28,13 @@ export function readSettings(scope?: vscode.Uri): Settings {
   const op = c.get<string>('defaultOp', 'auto');
   const eps = c.get<number | null>('defaultEps', null);
   const bins = c.get<number>('histogramBins', 50);
-  const budget = c.get<number>('memoryBudgetMB', DEFAULT_MEMORY_BUDGET_MB);
+  const budget = c.get<number>('memoryBudgetMB', DEFAULT_BUDGET_MB);
   return {
     defaultOp: (OPS as readonly string[]).includes(op) ? (op as DefaultOpSetting) : 'auto',
     defaultEps: typeof eps === 'number' && Number.isFinite(eps) && eps >= 0 ? eps : undefined,
     histogramBins: Number.isInteger(bins) && bins >= 5 && bins <= 500 ? bins : 50,
     pageSize: 16,
     // any positive size is honoured (tests stream kilobyte files); the settings UI asks for at least 64
-    memoryBudgetMB: typeof budget === 'number' && Number.isFinite(budget) && budget > 0 ? budget : DEFAULT_MEMORY_BUDGET_MB,
+    memoryBudgetMB: typeof budget === 'number' && Number.isFinite(budget) && budget > 0 ? budget : DEFAULT_BUDGET_MB,
   };
 }
