@@ -10,7 +10,13 @@
  *   second normalizes each chunk with them. LayerNorm/RMSNorm over every dim (batch included) would need the
  *   whole tensor's statistics too; they are refused with a message saying so. The output is produced chunk by
  *   chunk for the caller to write (e.g. as .npy data after `npyHeader`); a third pass runs the op again for
- *   the output's histograms (their edges need the output's min and max), so nothing is read back.
+ *   the output's histograms (their edges need the output's min and max), so nothing is read back. Given the
+ *   input's statistics already streamed (`before`: with the channels' unrounded moments), the first pass is
+ *   skipped: two passes.
+ * - With `kernels` (streamKernels.ts), float32 chunks are read into the WebAssembly memory and their per-chunk
+ *   statistics run on the stats kernels (the TypeScript passes otherwise): same counts, extremes, edges and
+ *   histograms, moments to float64 rounding. `onRunning` gives the moments merged so far, throttled, so a
+ *   picture refines chunk by chunk within a pass.
  */
 import { channelAxis, groupRanges } from './analyze';
 import { NormScopeError } from './errors';
@@ -46,7 +52,10 @@ export interface StreamOptions {
    * `elements` long: a first picture of a big file within one chunk's read, refined by `onMoments` and the result.
    */
   readonly onPreview?: (s: SideStats, elements: number) => void;
-  /** Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. */
+  /**
+   * Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. In
+   * `streamNormalize`: the output's moments, once every chunk has been normalized.
+   */
   readonly onMoments?: (s: SideStats) => void;
   /** The op runner for `streamNormalize` (default `normalize`: the TypeScript kernels), e.g. the fast kernels'. */
   readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
@@ -73,12 +82,12 @@ export interface StreamOptions {
 }
 
 /** Pass 1 of `acc` over a chunk, on the kernels when they take it. */
-function addMoments(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
+export function addMoments(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
   if (!k?.addMoments(acc, v, start)) acc.addMoments(v, start);
 }
 
 /** Pass 2 of `acc` over a chunk, on the kernels when they take it. */
-function addHistogram(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
+export function addHistogram(acc: StreamingStats, v: Float32Array | Float64Array, start: number, k?: ChunkKernels): void {
   if (!k?.addHistogram(acc, v, start)) acc.addHistogram(v, start);
 }
 

@@ -26,11 +26,10 @@ import { npyHeader, writeNpy } from '../engine/formats/npy';
 import { normalize, planOf } from '../engine/ops';
 import type { NormOutput, NormParams } from '../engine/params';
 import { ChannelLayout, channelLayout, sideStats, SideStats } from '../engine/stats';
-import type { FastKernels, Job, StatsSpec } from '../engine/fast/fastKernels';
-import { runJob } from '../engine/fast/fastKernels';
+import type { FastKernels, StatsSpec } from '../engine/fast/fastKernels';
 import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
 import type { Moments } from '../engine/streamStats';
-import { chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
+import { addHistogram, addMoments, chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
 import { StreamingStats } from '../engine/streamStats';
 import { isContiguous, numel, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
@@ -58,7 +57,7 @@ interface Streamed {
 /**
  * The kernels a session runs on: `normalize` at least (the TypeScript kernels by default); the rest optional,
  * each falling back to TypeScript where absent. `fastSessionKernels` builds them on the WebAssembly kernels, in
- * this thread or through a pool's `run`.
+ * this thread or on a ParallelKernels.
  */
 export interface SessionKernels {
   normalize(x: Tensor, p: NormParams): NormOutput;
@@ -73,34 +72,20 @@ export interface SessionKernels {
   chunks?: ChunkKernels;
 }
 
-/** Runs phases of jobs: a pool's `run` (ParallelKernels) or, by default, every job in this thread. */
-export interface PhaseRunner {
-  run<T>(steps: Generator<Job[], T, void>): T;
-  /** Jobs per phase (the pool's threads). */
-  readonly threads: number;
-}
+/** The ops and in-memory statistics of FastKernels, or of a ParallelKernels on it (same signatures). */
+export type OpKernels = Pick<FastKernels, 'normalize' | 'normalizeWithStats' | 'sideStats'>;
 
 /**
- * The session's kernels on FastKernels: in this thread, or with `pool` (e.g. a ParallelKernels on the same
- * `fast`: `fastSessionKernels(pk.fast, pk)`) running the ops and the in-memory statistics across its threads.
- * The streamed per-chunk statistics run in this thread.
+ * The session's kernels on FastKernels: ops and in-memory statistics in this thread, or on `ops` (a
+ * ParallelKernels on the same `fast`: `fastSessionKernels(pk.fast, pk)`) across its threads. Both split every
+ * phase into WORK_PARTS jobs, so the results are the same bits either way. The streamed per-chunk statistics
+ * run in this thread.
  */
-export function fastSessionKernels(fast: FastKernels, pool?: PhaseRunner): SessionKernels {
-  const here: PhaseRunner = {
-    threads: 1,
-    run<T>(steps: Generator<Job[], T, void>): T {
-      for (let r = steps.next(); ; r = steps.next()) {
-        if (r.done) return r.value;
-        for (const job of r.value) runJob(fast.kernels, job);
-      }
-    },
-  };
-  const runner = pool ?? here;
-  const parts = Math.max(1, runner.threads);
+export function fastSessionKernels(fast: FastKernels, ops: OpKernels = fast): SessionKernels {
   return {
-    normalize: (x, p) => runner.run(fast.steps(x, p, parts)),
-    normalizeWithStats: (x, p, spec) => runner.run(fast.normalizeWithStatsSteps(x, p, spec, parts)),
-    sideStats: (values, layout, bins, groups) => runner.run(fast.sideStatsSteps(values, layout, bins, groups, parts)),
+    normalize: (x, p) => ops.normalize(x, p),
+    normalizeWithStats: (x, p, spec) => ops.normalizeWithStats(x, p, spec),
+    sideStats: (values, layout, bins, groups) => ops.sideStats(values, layout, bins, groups),
     release: (a) => fast.release(a),
     allocFloat32: (n) => fast.allocFloat32(n),
     chunks: chunkKernels(fast),
@@ -382,8 +367,8 @@ export class EngineSession {
     const write = async (y: Float32Array | Float64Array) => {
       if (written === 0) {
         const first = new StreamingStats(layout, bins, groups);
-        first.addMoments(y, 0);
-        first.addHistogram(y, 0);
+        addMoments(first, y, 0, this.kernels.chunks);
+        addHistogram(first, y, 0, this.kernels.chunks);
         afterPreview = first.result();
         afterShare = percentText(y.length / Math.max(1, src.count));
         partial('after-preview', done, afterPreview, `Input complete; output of the first ${afterShare} of ${size}`);
