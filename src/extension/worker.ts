@@ -6,17 +6,17 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { kernelBytes } from '../node/kernelBytes';
-import { createFastKernels } from '../node/pool';
+import { createParallelKernels, defaultThreads } from '../node/pool';
 import { EngineSession, fastSessionKernels } from './engineSession';
 import type { WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js runs as a worker thread (started by workerClient.ts)');
-// the WebAssembly kernels where they load (inlined into dist/worker.js), else the TypeScript kernels
+// the WebAssembly kernels where they load (inlined into dist/worker.js), split across the CPUs (at most 4; the
+// kernel threads beside dist/kernelWorker.js), else the TypeScript kernels. Same bits on any thread count.
 const bytes = kernelBytes();
-const fast = bytes ? createFastKernels(bytes) : null;
-// (with a ParallelKernels `pk` on the same kernels: `fastSessionKernels(pk.fast, pk)`)
-const session = new EngineSession(fast ? fastSessionKernels(fast) : undefined);
+const pool = bytes ? createParallelKernels(bytes, { threads: defaultThreads() }) : null;
+const session = new EngineSession(pool ? fastSessionKernels(pool.fast, pool) : undefined);
 const emit = (e: WorkerEvent) => port.postMessage(e);
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {

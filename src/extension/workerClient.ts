@@ -53,6 +53,9 @@ export class WorkerClient {
 
   constructor(private readonly scriptPath: string) {}
 
+  /** Worker threads started so far: a cancel that terminates one makes the next request start another. */
+  threadsStarted = 0;
+
   /** True while a request is unanswered. */
   get busy(): boolean {
     return this.pending.size > 0;
@@ -157,6 +160,7 @@ export class WorkerClient {
     if (this.worker) return this.worker;
     const w = new Worker(this.scriptPath);
     this.worker = w;
+    this.threadsStarted++;
     w.on('message', (reply: WorkerReply | WorkerEvent) => {
       const p = this.pending.get(reply.id);
       if (!p) return; // the answer to an internal re-load

@@ -42,6 +42,27 @@ describe('worker client (dist/worker.js on a worker thread)', function () {
     assert.deepEqual(view.input.shape, [2, 4, 3, 3]);
   });
 
+  it('a JSON file given by path is read whole: a cancel terminates the worker (its work never checks for an abort)', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-client-json-'));
+    try {
+      const file = path.join(tmp, 'big.json');
+      const values = Array.from({ length: 64 * 4 * 32 * 32 }, (_, i) => Math.sin(i));
+      fs.writeFileSync(file, JSON.stringify({ shape: [64, 4, 32, 32], data: values }));
+      const loaded = await client.load({ label: 'big.json', name: 'big.json', path: file });
+      assert.ok(loaded.kind === 'loaded' && loaded.streamed === undefined, 'read whole, not streamed');
+      assert.equal(client.threadsStarted, 1);
+      await client.analyze({ op: 'instance' }, 10);
+      const checks = client.checks();
+      client.cancel();
+      await assert.rejects(checks, CancelledError);
+      const view = await client.analyze({ op: 'group', groups: 2 }, 10);
+      assert.equal(client.threadsStarted, 2, 'the busy worker was terminated and a new one re-read the file');
+      assert.deepEqual(view.input.shape, [64, 4, 32, 32]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   describe('streamed file (the worker opens the path)', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-client-'));
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -67,6 +88,7 @@ describe('worker client (dist/worker.js on a worker thread)', function () {
       });
       await assert.rejects(run, CancelledError);
       assert.equal(seen.length, cancelledAt, 'no event after the cancel');
+      assert.equal(client.threadsStarted, 1, 'the worker was kept (aborted, not terminated)');
       assert.ok(seen.every((e) => e.event !== 'partial' || e.note.stage === 'preview'));
       const stages: string[] = [];
       const fractions: number[] = [];
