@@ -162,6 +162,8 @@ export class EngineSession {
       }
       const st = this.streamed;
       if (!st) return this.run(req);
+      // queued behind work that was aborted with it (e.g. quick parameter changes): not a chunk read for it
+      if (req.id <= this.abortedUpTo) return { id: req.id, ok: false, user: true, message: 'aborted' };
       switch (req.kind) {
         case 'analyze': return { id: req.id, ok: true, kind: 'analyzed', view: await this.analyzeStreamed(st, req.params, req.bins, req.id, emit) };
         case 'checks': throw new NormScopeError('equivalence checks and health flags need the whole tensor in memory: this file is streamed in chunks');
