@@ -92,7 +92,10 @@ export function chunkKernels(fast: FastKernels): ChunkKernels {
       const xs = arena.addressOf(values);
       const p = xs < 0 ? null : plan(acc, start, values.length);
       if (!p) return false;
-      for (const [a, b] of p.ends) acc.addMoments(values.subarray(a, b), start + a);
+      // in element order (head end, whole blocks, tail end): of a -0 and a +0, the first seen is the min or max,
+      // as in memory
+      const [head, tail] = [p.ends.filter(([a]) => a === 0), p.ends.filter(([a]) => a !== 0)];
+      for (const [a, b] of head) acc.addMoments(values.subarray(a, b), start + a);
       const inner = acc.layout.inner;
       for (const v of p.views) {
         const S = v.s1 - v.s0;
@@ -142,6 +145,7 @@ export function chunkKernels(fast: FastKernels): ChunkKernels {
           for (const s of [at1, at2, mAt]) if (s >= 0) arena.release(s);
         }
       }
+      for (const [a, b] of tail) acc.addMoments(values.subarray(a, b), start + a);
       return true;
     },
 

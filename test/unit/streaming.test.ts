@@ -272,6 +272,22 @@ describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts
     }
   });
 
+  it('a chunk whose whole blocks hold +0 and whose tail block holds -0: min is the first zero seen (+0), as in memory', () => {
+    // (4, 2, 32), channels on axis 1: channel blocks of 32 (long enough for the per-block kernels); the chunk
+    // [0, 80) holds the whole blocks [0, 32) and [32, 64) and the tail [64, 80) of channel 0's second block
+    const layout = channelLayout([4, 2, 32], 1);
+    const v = shared(Float32Array.from({ length: 256 }, (_, i) => 1 + (i % 5)));
+    v[2] = 0; v[70] = -0;
+    const expected = sideStats(v, layout, 9);
+    assert.ok(Object.is(expected.channels[0].min, 0));
+    const s = new StreamingStats(layout, 9);
+    for (let i = 0; i < 256; i += 80) assert.ok(k.addMoments(s, v.subarray(i, i + 80), i));
+    for (let i = 0; i < 256; i += 80) assert.ok(k.addHistogram(s, v.subarray(i, i + 80), i));
+    const got = s.result();
+    sameStats(got, expected);
+    assert.ok(Object.is(got.channels[0].min, 0), `min ${Object.is(got.channels[0].min, -0) ? '-0' : got.channels[0].min}`);
+  });
+
   it('refuses what is not in its memory (the caller runs TypeScript)', () => {
     const s = new StreamingStats(channelLayout([4, 3], 1));
     assert.equal(k.addMoments(s, new Float32Array(12), 0), false);
