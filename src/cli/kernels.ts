@@ -6,6 +6,7 @@
 import type { AnalyzeOptions } from '../engine/analyze';
 import { normalize } from '../engine/ops';
 import { sideStats } from '../engine/stats';
+import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
 import { kernelBytes } from '../node/kernelBytes';
 import { ParallelKernels, createParallelKernels } from '../node/pool';
 
@@ -33,4 +34,10 @@ export function cliEngine(threads: number): Engine {
     normalizeWithStats: (x, p, spec) => k.normalizeWithStats(x, p, spec),
     sideStats: (v, l, b, g) => k.sideStats(v, l, b, g),
   };
+}
+
+/** The streamed passes' per-chunk statistics on the same kernels (this thread), or undefined (TypeScript). */
+export function cliChunkKernels(threads: number): ChunkKernels | undefined {
+  const k = cliKernels(threads);
+  return k ? chunkKernels(k.fast) : undefined;
 }

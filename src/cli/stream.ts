@@ -19,7 +19,8 @@ import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '
 import { Tensor, tensor } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
 import { defaultThreads } from '../node/pool';
-import { cliKernels } from './kernels';
+import { chunkKernels } from '../engine/streamKernels';
+import { cliChunkKernels, cliKernels } from './kernels';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber, threadsFromFlags } from './args';
 import { cliWording, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -105,7 +106,8 @@ export async function runStreamed(
       try {
         if (command === 'stats') {
           const chunkElements = chunkElementsFor(itemSize(src.dtype), budget);
-          const { stats, info } = await inFile(streamStats(src, { chunkElements, bins, unbatched: f.unbatched, layout, onProgress }));
+          const kernels = cliChunkKernels(threadsFromFlags(f, defaultThreads()));
+          const { stats, info } = await inFile(streamStats(src, { chunkElements, bins, unbatched: f.unbatched, layout, onProgress, kernels }));
           progress?.done();
           const o = stats.overall;
           if (f.json) {
@@ -173,6 +175,7 @@ async function normalizeStreamed(
       chunkElements, bins, onProgress,
       normalize: fast ? (x, q) => fast.normalize(x, q) : undefined,
       release: fast ? (t) => fast.release(t) : undefined,
+      kernels: fast ? chunkKernels(fast.fast) : undefined,
     }));
     await writer?.close();
   } catch (e) {
