@@ -34,7 +34,7 @@ import { StreamingStats } from '../engine/streamStats';
 import { isContiguous, numel, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
 import type { AnalysisView, PartialNote } from '../protocol/messages';
-import { checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
+import { bytesText, checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
 import type { LoadRequest, NpyRequest, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 /** Text files (.json, .ipynb) given by path are read whole up to this many bytes (a typed array's limit). */
@@ -538,13 +538,6 @@ function percentText(f: number): string {
   return pct >= 10 || pct === 0 ? `${Math.round(pct)}%` : pct >= 1 ? `${pct.toFixed(0)}%` : `${pct.toPrecision(1)}%`;
 }
 
-/** "1.07 GB", "340 MB", "12 KB" (decimal units, as file managers show). */
-export function bytesText(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
-  return `${n} bytes`;
-}
 
 /**
  * Progress over a job of `passes` passes made of streamed steps (each StreamProgress covers its own passes):

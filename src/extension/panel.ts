@@ -14,7 +14,7 @@ import {
   parsePersistedState, ProgressMessage, ResultMessage, SourceRef, TensorMessage, ToWebview,
 } from '../protocol/messages';
 import { statsCsv, statsJson, torchSnippet } from './exportText';
-import { fieldOfError, initialParams, paramsForOp } from './panelModel';
+import { bytesText, fieldOfError, initialParams, paramsForOp } from './panelModel';
 import { readSettings, streamThresholdBytes } from './settings';
 import { CancelledError, ClientEvent, EngineError, WorkerClient } from './workerClient';
 
@@ -333,7 +333,7 @@ export class NormPanel implements PanelProbe {
     const streamed = this.streamed;
     void this.withProgress(`normalizing ${labelOf(this.src)}`, async (progress) => {
       try {
-        this.setBusy(true, streamed ? `streaming ${sizeText(streamed.fileBytes)}` : 'normalizing');
+        this.setBusy(true, streamed ? `streaming ${bytesText(streamed.fileBytes)}` : 'normalizing');
         const onEvent = streamed ? this.streamEvents(requestId, full, progress, current) : undefined;
         const view: AnalysisView = await this.client.analyze(full, bins, onEvent);
         if (!current()) return;
@@ -536,17 +536,10 @@ async function fileSize(uri: vscode.Uri): Promise<number> {
   return stat.size;
 }
 
-/** "1.07 GB", "340 MB" (decimal units, as file managers show). */
-function sizeText(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
-  return `${n} bytes`;
-}
 
 /** Why a streamed file has no checks or flags (shown where they would be). */
 export function streamedChecksNote(s: { fileBytes: number; budgetMB: number }): string {
-  return `Equivalence checks and health flags need the whole tensor in memory: this ${sizeText(s.fileBytes)} file is streamed in chunks within the ${s.budgetMB} MiB budget (normscope.memoryBudgetMB), so they are skipped.`;
+  return `Equivalence checks and health flags need the whole tensor in memory: this ${bytesText(s.fileBytes)} file is streamed in chunks within the ${s.budgetMB} MiB budget (normscope.memoryBudgetMB), so they are skipped.`;
 }
 
 /** Same parameters, whatever the key order. */

@@ -142,3 +142,11 @@ export function fieldOfError(message: string): ParamField | undefined {
   if (/expected .*D.* input|input/.test(message)) return 'op';
   return undefined;
 }
+
+/** "1.07 GB", "340 MB", "12 KB" (decimal units, as file managers show). */
+export function bytesText(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
+  return `${n} bytes`;
+}
