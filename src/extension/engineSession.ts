@@ -202,8 +202,8 @@ export class EngineSession {
           const bytes = req.bytes ?? new Uint8Array(0);
           let selector = req.selector;
           if (req.listIfSeveral && selector === undefined) {
-            const tensors = this.list(req.name, bytes);
-            if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors };
+            const { tensors, metadata } = this.list(req.name, bytes);
+            if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors, ...(metadata && { metadata }) };
             if (tensors.length === 1 && tensors[0].selector !== '') selector = tensors[0].selector;
           }
           x = loadTensor(req.name, bytes, selector);
@@ -291,7 +291,8 @@ export class EngineSession {
       if (req.listIfSeveral && selector === undefined && isMultiTensor(format)) {
         const listing = await listSource(req.name, file);
         const tensors: TensorChoice[] = listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [];
-        if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors };
+        const metadata = listing?.metadata;
+        if (tensors.length > 1) return { id: req.id, ok: true, kind: 'several', tensors, ...(metadata && { metadata }) };
         if (tensors.length === 1 && tensors[0].selector !== '') selector = tensors[0].selector;
       }
       const src = await openTensorSource(req.name, file, selector);
@@ -440,15 +441,18 @@ export class EngineSession {
     return { id: req.id, ok: true, kind: 'npyWritten', path, bytes };
   }
 
-  /** The tensors of a .json/.npz/.safetensors file (empty for .npy: it holds one). */
-  private list(name: string, bytes: Uint8Array): TensorChoice[] {
+  /** The tensors of a .json/.npz/.safetensors file (empty for .npy: it holds one), and a .safetensors' metadata. */
+  private list(name: string, bytes: Uint8Array): { tensors: TensorChoice[]; metadata?: Readonly<Record<string, string>> } {
     if (detectFormat(name, bytes) === 'json') {
       const tensors = listJsonTensors(decodeJsonText(bytes));
       if (tensors.length === 0) throw new NormScopeError('no tensor (array of numbers or {shape, data} object) in this JSON document');
-      return tensors.map((t) => ({ selector: t.pointer, shape: t.shape, dtype: t.dtype }));
+      return { tensors: tensors.map((t) => ({ selector: t.pointer, shape: t.shape, dtype: t.dtype })) };
     }
     const listing = listTensors(name, bytes);
-    return listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [];
+    return {
+      tensors: listing ? listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })) : [],
+      metadata: listing?.metadata,
+    };
   }
 
   /**

@@ -31,8 +31,11 @@ type ProgressReport = { message?: string; increment?: number };
 export interface PanelHost {
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
-  /** Asks which tensor of a file that holds several to show (undefined: the user dismissed the pick). */
-  pickTensor(label: string, tensors: readonly TensorChoice[]): Promise<string | undefined>;
+  /**
+   * Asks which tensor of a file that holds several to show, with a .safetensors' `__metadata__` if it has one
+   * (undefined: the user dismissed the pick).
+   */
+  pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Asks where to save (replaceable by tests). */
   saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
 }
@@ -286,7 +289,7 @@ export class NormPanel implements PanelProbe {
         const from = stream ? { path: uri.fsPath, budgetMB } : { bytes };
         loaded = await this.withProgress(`reading ${label}`, () => this.client.load({ label, name, ...from, selector: s.selector, listIfSeveral: true }));
         if (loaded.kind === 'several') {
-          const pointer = await this.host.pickTensor(name, loaded.tensors);
+          const pointer = await this.host.pickTensor(name, loaded.tensors, loaded.metadata);
           if (pointer === undefined || this.disposed) {
             this.dispose();
             return;

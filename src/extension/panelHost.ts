@@ -10,12 +10,18 @@ export function createPanelHost(context: vscode.ExtensionContext): PanelHost & {
   const host = {
     extensionUri: context.extensionUri,
     log,
-    async pickTensor(label: string, tensors: readonly TensorChoice[]): Promise<string | undefined> {
-      const items = tensors.map((t) => ({
+    async pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>): Promise<string | undefined> {
+      const items: (vscode.QuickPickItem & { selector?: string })[] = tensors.map((t) => ({
         label: t.selector === '' ? '(the whole document)' : t.selector,
         description: `[${t.shape.join(', ')}] ${t.dtype}`,
         selector: t.selector,
       }));
+      // a .safetensors' __metadata__ heads the list (a separator: shown, never picked)
+      const meta = metadata ? Object.entries(metadata).map(([k, v]) => `${k}: ${v}`).join(' · ') : '';
+      if (meta) {
+        items.unshift({ label: `__metadata__ ${meta.length > 200 ? `${meta.slice(0, 199)}…` : meta}`, kind: vscode.QuickPickItemKind.Separator });
+        log.info(`${label} __metadata__: ${JSON.stringify(metadata)}`);
+      }
       const pick = await vscode.window.showQuickPick(items, {
         title: `${label} holds ${tensors.length} tensors: which one?`,
         placeHolder: 'the tensor to normalize (a JSON Pointer or a member name)',

@@ -67,7 +67,7 @@ export class WorkerClient {
    */
   async load(req: Omit<LoadRequest, 'kind' | 'id'>): Promise<
     | { kind: 'loaded'; info: TensorInfo; choices: ParamChoices; streamed?: StreamedInfo }
-    | { kind: 'several'; tensors: readonly TensorChoice[] }
+    | { kind: 'several'; tensors: readonly TensorChoice[]; metadata?: Readonly<Record<string, string>> }
   > {
     const bytes = req.bytes && !(req.bytes.buffer instanceof SharedArrayBuffer) ? shareBytes(req.bytes) : req.bytes;
     const load: Omit<LoadRequest, 'id'> = { ...req, kind: 'load', bytes };
@@ -77,7 +77,7 @@ export class WorkerClient {
       this.streamed = reply.streamed !== undefined;
       return { kind: 'loaded', info: reply.info, choices: reply.choices, streamed: reply.streamed };
     }
-    if (reply.kind === 'several') return { kind: 'several', tensors: reply.tensors };
+    if (reply.kind === 'several') return { kind: 'several', tensors: reply.tensors, metadata: reply.metadata };
     throw new Error(`unexpected worker reply ${reply.kind}`);
   }
 

@@ -90,7 +90,8 @@ export type WorkerEvent =
 
 export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly kind: 'loaded'; readonly info: TensorInfo; readonly choices: ParamChoices; readonly streamed?: StreamedInfo }
-  | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly TensorChoice[] }
+  /** `metadata`: a .safetensors file's `__metadata__` (string to string), when it has one. */
+  | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly TensorChoice[]; readonly metadata?: Readonly<Record<string, string>> }
   | { readonly id: number; readonly ok: true; readonly kind: 'analyzed'; readonly view: AnalysisView }
   | { readonly id: number; readonly ok: true; readonly kind: 'checked'; readonly checks: readonly CheckView[]; readonly flags: readonly FlagView[]; readonly ms: number }
   | { readonly id: number; readonly ok: true; readonly kind: 'npy'; readonly bytes: Uint8Array }

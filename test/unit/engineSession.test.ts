@@ -67,6 +67,9 @@ describe('engine session (what the worker runs)', () => {
     const picked = ok(s.handle({ kind: 'load', id: 2, label: 'n', name: 'savez_compressed.npz', bytes: file('savez_compressed.npz'), selector: npz.tensors[0].selector }), 'loaded');
     assert.deepEqual(picked.info.shape, npz.tensors[0].shape);
     ok(s.handle({ kind: 'load', id: 3, label: 's', name: 'single.safetensors', bytes: file('single.safetensors'), listIfSeveral: true }), 'loaded');
+    const st = ok(s.handle({ kind: 'load', id: 4, label: 's', name: 'tensors.safetensors', bytes: file('tensors.safetensors'), listIfSeveral: true }), 'several');
+    assert.deepEqual(st.metadata, { format: 'pt', source: 'make_container_fixtures.py' }, "the file's __metadata__ comes with the list");
+    assert.equal(npz.metadata, undefined);
   });
 
   it('loads a literal', () => {
@@ -234,6 +237,8 @@ describe('engine session: streamed files (worker opens the path, chunks within t
     const picked = ok(await s.handleAsync({ kind: 'load', id: 2, label: 'n', name: 'savez_compressed.npz', path: npz, budgetMB: BUDGET, selector: listed.tensors[0].selector }), 'loaded');
     assert.deepEqual(picked.info.shape, listed.tensors[0].shape);
     ok(await s.handleAsync({ kind: 'load', id: 3, label: 's', name: 'single.safetensors', path: path.join(containers, 'single.safetensors'), budgetMB: BUDGET, listIfSeveral: true }), 'loaded');
+    const st = ok(await s.handleAsync({ kind: 'load', id: 4, label: 's', name: 'tensors.safetensors', path: path.join(containers, 'tensors.safetensors'), budgetMB: BUDGET, listIfSeveral: true }), 'several');
+    assert.deepEqual(st.metadata, { format: 'pt', source: 'make_container_fixtures.py' });
     await s.closeStream();
   });
 });
