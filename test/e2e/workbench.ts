@@ -36,8 +36,8 @@ export async function waitForWorkbench(page: Page, timeout = 90_000): Promise<vo
 
 /** Runs a command by its palette title (e.g. 'View: Close All Editors') through F1, as a person would. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const widget = page.locator('.quick-input-widget');
+  await openPalette(page);
   await widget.locator('.quick-input-box input').fill(`>${title}`);
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   // Click the row labelled exactly `title`: Enter would run the top row, which may be a recently used one.
@@ -46,6 +46,25 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     .first()
     .click();
   await widget.waitFor({ state: 'hidden' });
+}
+
+/**
+ * Presses F1 until the command palette shows. A key press can land in a webview frame that is giving up the
+ * focus (e.g. right after a dialog it opened has closed) and be lost: the focus then goes back to the workbench
+ * page and F1 is pressed again, up to three times.
+ */
+async function openPalette(page: Page): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    }
+  }
 }
 
 /**
@@ -78,7 +97,7 @@ export async function openPath(page: Page, file: string): Promise<void> {
 /** Picks a colour theme through "Preferences: Color Theme", as a person would. */
 export async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
   // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
-  await page.keyboard.press('F1');
+  await openPalette(page);
   const widget = page.locator('.quick-input-widget');
   await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
   await widget.locator('.quick-input-list .monaco-list-row')
