@@ -255,8 +255,9 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
   // Measurement (not a test of speed: nothing is asserted about time): NORMSCOPE_MEASURE_GB=1 generates a
   // float32 file of that many GB under the OS temp dir, opens it with the default budget, logs the time to the
   // first picture and to the final statistics and the extension host's peak RSS, and deletes the file.
+  // Registered only when asked for, so a normal run has no pending test.
   const gb = Number(process.env.NORMSCOPE_MEASURE_GB ?? 0);
-  (gb > 0 ? it : it.skip)(`measures a ${gb || 1} GB .npy (NORMSCOPE_MEASURE_GB)`, async function () {
+  if (gb > 0) it(`measures a ${gb} GB .npy (NORMSCOPE_MEASURE_GB)`, async function () {
     this.timeout(1_800_000);
     const budget = Number(process.env.NORMSCOPE_MEASURE_BUDGET_MB ?? 0);
     await config().update('memoryBudgetMB', budget > 0 ? budget : undefined, vscode.ConfigurationTarget.Global);
