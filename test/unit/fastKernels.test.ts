@@ -7,20 +7,13 @@ import { FLOAT32_EPS, normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, permute, tensor } from '../../src/engine/tensor';
 import { createFastKernels } from '../../src/node/pool';
+import { randnTensor as randn } from '../support/random';
 
 // The parity fixtures run on both kernel sets in ops.test.ts; this file covers what only the fast path has:
 // the arena, inputs in place, fallbacks and data far from zero against a float64 reference (threads: pool.test.ts).
 
 const WASM = readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm'));
 
-function randn(shape: number[], seed: number, mean = 0, std = 1): Tensor {
-  const n = numel(shape);
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-  for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-  return tensor('float32', shape, out);
-}
 
 const u32 = new Uint32Array(1);
 const f32 = new Float32Array(u32.buffer);

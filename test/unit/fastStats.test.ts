@@ -7,6 +7,7 @@ import { NormParams } from '../../src/engine/params';
 import { ChannelLayout, SideStats, Summary, channelLayout, sideStats } from '../../src/engine/stats';
 import { Tensor, numel, tensor, toComputeArray } from '../../src/engine/tensor';
 import { ParallelKernels, createFastKernels } from '../../src/node/pool';
+import { randn } from '../support/random';
 
 // The WebAssembly statistics (FastKernels.sideStats*, normalizeWithStats*) against the TypeScript sideStats.
 //
@@ -27,16 +28,6 @@ import { ParallelKernels, createFastKernels } from '../../src/node/pool';
 const WASM = readFileSync(process.env.NORMSCOPE_TEST_WASM ?? path.resolve(__dirname, '../../../dist/kernels.wasm'));
 const U = 2 ** -53;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-}
-function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
-  return out;
-}
 
 /** Runs every phase of a steps generator in this thread, each job in turn (as a pool would across threads). */
 function drive<T>(fast: FastKernels, run: Generator<Job[], T, void>, parts: number, ran: Job[][] = []): T {

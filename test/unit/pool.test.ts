@@ -9,6 +9,7 @@ import { normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, tensor } from '../../src/engine/tensor';
 import { HungThreadError, ParallelKernels, createFastKernels, createParallelKernels, defaultThreads } from '../../src/node/pool';
+import { randnTensor as randn } from '../support/random';
 
 // ParallelKernels: the fast kernels split across worker threads, called synchronously. Results must not depend
 // on the thread count; worker failures must surface (errors) or be survived (dead or missing workers). No timings.
@@ -16,14 +17,6 @@ import { HungThreadError, ParallelKernels, createFastKernels, createParallelKern
 const WASM = readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm'));
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/parity');
 
-function randn(shape: number[], seed: number, mean = 0, std = 1): Tensor {
-  const n = numel(shape);
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-  for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-  return tensor('float32', shape, out);
-}
 
 const data = (t: Tensor): Float32Array => contiguous(t).data as Float32Array;
 

@@ -9,6 +9,7 @@ import { progressLine, streamFileStats } from '../../src/node/fileSource';
 import { tensorStats } from '../../src/engine/analyze';
 import { loadTensor } from '../../src/engine/formats/input';
 import { tensor } from '../../src/engine/tensor';
+import { randn } from '../support/random';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -21,17 +22,12 @@ function cli(...args: string[]) {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function randn(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const u = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-  return Float32Array.from({ length: n }, () => 3 + 2 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
-}
 
 describe('normscope CLI: multi-tensor files and streaming', function () {
   this.timeout(30000);
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'normscope-stream-'));
-    writeFileSync(path.join(dir, 'x.npy'), writeNpy(tensor('float32', [8, 6, 5, 5], randn(1200, 9))));
+    writeFileSync(path.join(dir, 'x.npy'), writeNpy(tensor('float32', [8, 6, 5, 5], randn(1200, 9, 3, 2))));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

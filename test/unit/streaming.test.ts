@@ -10,20 +10,11 @@ import { SideStats, Summary, channelLayout, sideStats } from '../../src/engine/s
 import { StreamingStats, mergeMoments, momentsOf } from '../../src/engine/streamStats';
 import { chunkElementsFor, streamNormalize, streamStats } from '../../src/engine/streaming';
 import { Tensor, tensor, toFloat64 } from '../../src/engine/tensor';
+import { randn } from '../support/random';
 
 const FORMATS = join(__dirname, '../../../test/fixtures/formats');
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-}
 
-function randn(n: number, seed: number, mean = 0, scale = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + scale * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
-  return out;
-}
 
 function close(a: number | null, b: number | null, rel: number, what: string): void {
   if (a === null || b === null) { assert.equal(a, b, what); return; }
