@@ -108,17 +108,12 @@ export class EngineSession {
   /** The last streamed run that completed (what `npy` writes). */
   private streamedLast: { params: NormParams; outDType: 'float32' | 'float64' } | undefined;
 
-  private readonly kernels: SessionKernels;
   private readonly runOp: (x: Tensor, p: NormParams) => NormOutput;
   private readonly release?: (out: Tensor) => void;
 
-  /**
-   * `kernels` run the ops and statistics: the TypeScript kernels by default; the worker passes
-   * `fastSessionKernels(...)`. (An op function, with its `release`, is taken as `{ normalize, release }`.)
-   */
-  constructor(kernels: SessionKernels | ((x: Tensor, p: NormParams) => NormOutput) = { normalize }, release?: (out: Tensor) => void) {
-    this.kernels = typeof kernels === 'function' ? { normalize: kernels, release } : kernels;
-    const k = this.kernels;
+  /** `kernels` run the ops and statistics: the TypeScript kernels by default; the worker passes `fastSessionKernels(...)`. */
+  constructor(private readonly kernels: SessionKernels = { normalize }) {
+    const k = kernels;
     this.runOp = (x, p) => k.normalize(x, p);
     this.release = k.release ? (out) => k.release?.(out) : undefined;
   }
