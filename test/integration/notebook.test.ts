@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { NormScopeApi } from '../../src/extension/api';
 import type { PanelProbe } from '../../src/extension/panel';
+import { activateNormScope } from './panels';
 
 const repo = path.resolve(__dirname, '../../..');
 const notebooks = path.join(repo, 'test/fixtures/notebooks');
@@ -40,9 +41,7 @@ describe('Normalize tensor on notebook cells', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const ext = vscode.extensions.getExtension<NormScopeApi>('normscope.normscope');
-    assert.ok(ext);
-    api = await ext.activate();
+    api = await activateNormScope();
   });
   // Panels close after each test; the notebook stays open (re-opening a just-closed notebook can take 30 s).
   afterEach(() => {

@@ -11,11 +11,11 @@ import { readNpy, writeNpy } from '../../src/engine/formats/npy';
 import { tensor } from '../../src/engine/tensor';
 import type { NormScopeApi } from '../../src/extension/api';
 import type { PanelProbe } from '../../src/extension/panel';
+import { NORMALIZE_COMMAND, activateNormScope, openPanel } from './panels';
 
 const repo = path.resolve(__dirname, '../../..');
 const samples = path.join(repo, 'samples');
 const fixtures = path.join(repo, 'test/fixtures/panel');
-const COMMAND = 'normscope.normalizeTensor';
 
 let api: NormScopeApi;
 
@@ -23,14 +23,7 @@ async function closeAll(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
-/** Runs the command and returns the panel it opened. */
-async function open(arg: unknown): Promise<PanelProbe> {
-  const before = api.panels().length;
-  await vscode.commands.executeCommand(COMMAND, arg);
-  const panels = api.panels();
-  assert.equal(panels.length, before + 1, 'the command opened no panel');
-  return panels[panels.length - 1];
-}
+const open = (arg: unknown): Promise<PanelProbe> => openPanel(api, arg);
 
 const near = (a: number | null, b: number | null, tol = 1e-9) => a !== null && b !== null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 
@@ -38,9 +31,7 @@ describe('Normalize tensor (panel)', function () {
   this.timeout(120_000);
 
   before(async () => {
-    const ext = vscode.extensions.getExtension<NormScopeApi>('normscope.normscope');
-    assert.ok(ext);
-    api = await ext.activate();
+    api = await activateNormScope();
   });
   afterEach(async () => {
     api.setSaveDialog(undefined);
@@ -49,11 +40,11 @@ describe('Normalize tensor (panel)', function () {
   });
 
   it('is registered, and contributed with its menus, custom editor and settings', async () => {
-    assert.ok((await vscode.commands.getCommands(true)).includes(COMMAND));
+    assert.ok((await vscode.commands.getCommands(true)).includes(NORMALIZE_COMMAND));
     const pkg = vscode.extensions.getExtension('normscope.normscope')!.packageJSON;
-    const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === COMMAND);
+    const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === NORMALIZE_COMMAND);
     assert.deepEqual([cmd.title, cmd.category], ['Normalize tensor', 'NormScope']);
-    assert.ok(pkg.contributes.menus['explorer/context'].some((m: { command: string }) => m.command === COMMAND));
+    assert.ok(pkg.contributes.menus['explorer/context'].some((m: { command: string }) => m.command === NORMALIZE_COMMAND));
     assert.equal(pkg.contributes.customEditors[0].viewType, 'normscope.npyPreview');
     const config = vscode.workspace.getConfiguration('normscope');
     assert.deepEqual([config.get('defaultOp'), config.get('defaultEps'), config.get('histogramBins')], ['auto', null, 50]);

@@ -15,17 +15,11 @@ import type { NormScopeApi } from '../../src/extension/api';
 import { EngineSession } from '../../src/extension/engineSession';
 import type { PanelProbe } from '../../src/extension/panel';
 import type { AnalysisView, ErrorMessage, PanelParams, ResultMessage, ToWebview } from '../../src/protocol/messages';
+import { activateNormScope, openPanel } from './panels';
 
-const COMMAND = 'normscope.normalizeTensor';
 let api: NormScopeApi;
 
-async function open(arg: unknown): Promise<PanelProbe> {
-  const before = api.panels().length;
-  await vscode.commands.executeCommand(COMMAND, arg);
-  const panels = api.panels();
-  assert.equal(panels.length, before + 1, 'the command opened no panel');
-  return panels[panels.length - 1];
-}
+const open = (arg: unknown): Promise<PanelProbe> => openPanel(api, arg);
 
 /** Waits (polling the panel's log) until `pick` finds a message among those sent from index `from` on. */
 async function sentUntil<T>(panel: PanelProbe, from: number, pick: (msgs: readonly ToWebview[]) => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
@@ -79,9 +73,7 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
   fs.writeFileSync(file, bytes);
 
   before(async () => {
-    const ext = vscode.extensions.getExtension<NormScopeApi>('normscope.normscope');
-    assert.ok(ext);
-    api = await ext.activate();
+    api = await activateNormScope();
     await config().update('memoryBudgetMB', 0.1, vscode.ConfigurationTarget.Global);
   });
   after(async () => {
