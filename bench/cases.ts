@@ -13,7 +13,7 @@ export interface BenchCase {
 const CONV = [32, 64, 56, 56];
 const TOKENS = [16, 512, 768];
 
-export const CASES: BenchCase[] = [
+const ALL_CASES: BenchCase[] = [
   { label: 'copy (dst.set(src), the memory floor)', op: 'copy', shape: CONV },
   { label: 'BatchNorm train', op: 'batch', shape: CONV, mode: 'train' },
   { label: 'BatchNorm eval', op: 'batch', shape: CONV, mode: 'eval' },
@@ -30,3 +30,13 @@ export const CASES: BenchCase[] = [
   { label: 'InstanceNorm', op: 'instance', shape: TOKENS },
   { label: 'RMSNorm [768]', op: 'rms', shape: TOKENS, normalized_shape: [768] },
 ];
+
+/**
+ * The cases to run: all, or with NORMSCOPE_BENCH_CASES set (a regular expression, case-insensitive) those whose
+ * label matches it, with the copy floors kept for reference (e.g. `NORMSCOPE_BENCH_CASES='GroupNorm|eval'`).
+ */
+export const CASES: BenchCase[] = ((filter) => {
+  if (!filter) return ALL_CASES;
+  const re = new RegExp(filter, 'i');
+  return ALL_CASES.filter((c) => c.op === 'copy' || re.test(c.label));
+})(process.env.NORMSCOPE_BENCH_CASES);

@@ -62,6 +62,10 @@ console.log('(robust to waiting for a core on a loaded machine). max ulp, inexac
 console.log('result of the TypeScript kernels (inexact: elements not equal to its float32 rounding). wasm inputs live in the');
 console.log('kernels\' shared memory (a front end reads files there); TypeScript inputs in an ordinary array.');
 console.log('wrote bench/results.json');
-await import('./hover.mjs'); // hover latency for tensor literals (bench/hover.ts)
-await import('./stream.mjs'); // streamed 1 GB / 4 GB files: time and peak RSS (bench/stream.mjs)
-await import('./panel.mjs'); // end to end in the real workbench: 25 MB .npy to painted panel (bench/panel.mjs)
+if (process.env.NORMSCOPE_BENCH_CASES) {
+  console.log(`(only the cases matching NORMSCOPE_BENCH_CASES=${process.env.NORMSCOPE_BENCH_CASES}; hover, streamed files and panel skipped)`);
+} else {
+  await import('./hover.mjs'); // hover latency for tensor literals (bench/hover.ts)
+  await import('./stream.mjs'); // streamed 1 GB / 4 GB files: time and peak RSS (bench/stream.mjs)
+  await import('./panel.mjs'); // end to end in the real workbench: 25 MB .npy to painted panel (bench/panel.mjs)
+}
