@@ -1,11 +1,16 @@
 /**
  * Times the engine's ops on the benchmark shapes: the TypeScript kernels (1 thread) and the WebAssembly SIMD
  * kernels (1 thread, and 2 threads through ParallelKernels), and measures the fast kernels' error against the
- * float64 result of the TypeScript kernels. Invoked by bench/run.mjs after `npm run build` (it reads
- * dist/kernels.wasm and dist/kernelWorker.js), which times torch on the same cases and prints the table.
- * Prints one JSON array of {op, label, shape, impl, threads, median_ms, gbps[, cpu_ms][, max_ulps, inexact]}.
+ * float64 result of the TypeScript kernels. Where /usr/bin/python3 has torch, torch runs beside it as a server
+ * (bench/torch_bench.py) and every case is timed in rounds that alternate ours and torch's, 1 then 2 threads:
+ * on a shared machine a slow minute then slows both columns, not one. Each figure is the median over the
+ * rounds of per-round medians. Invoked by bench/run.mjs after `npm run build` (it reads dist/kernels.wasm and
+ * dist/kernelWorker.js), which prints the table. Prints one JSON array of {op, label, shape, impl, threads,
+ * median_ms, gbps, torch_median_ms, torch1_median_ms[, cpu_ms, torch_cpu_ms][, max_ulps, inexact]}.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { FLOAT32_EPS, normalize } from '../src/engine/ops';
 import { NormParams } from '../src/engine/params';
@@ -34,7 +39,7 @@ function median(xs: number[]): number {
  * Median wall time per call, and median CPU time of this process per call (user + system: on a loaded machine
  * it leaves out the time the thread waited for a core; it counts every thread, so it is kept for 1 thread only).
  */
-async function time(fn: () => unknown, minRuns = 9, minMs = 600): Promise<{ ms: number; cpu: number }> {
+async function time(fn: () => unknown, minRuns = 9, minMs = 300): Promise<{ ms: number; cpu: number }> {
   await fn(); await fn(); // warm up (JIT, wasm tier-up, first touch of the output pages)
   const times: number[] = [];
   const cpus: number[] = [];
@@ -71,15 +76,63 @@ function accuracy(ours: ArrayLike<number>, ref: ArrayLike<number>): { max_ulps: 
   return { max_ulps: maxUlps, inexact: ours.length - exact };
 }
 
+interface Timing { readonly ms: number; readonly cpu: number }
+
+/** Rounds per case (NORMSCOPE_BENCH_ROUNDS, default 3). */
+const ROUNDS = Math.max(1, Number(process.env.NORMSCOPE_BENCH_ROUNDS || 3));
+
+/** torch timing the same cases in its own process, one request at a time (bench/torch_bench.py). */
+class TorchServer {
+  private readonly waiting: ((line: string) => void)[] = [];
+
+  private constructor(private readonly child: ReturnType<typeof spawn>) {
+    createInterface({ input: child.stdout! }).on('line', (line) => this.waiting.shift()?.(line));
+  }
+
+  /** The server, or null where /usr/bin/python3 has no torch. */
+  static start(): TorchServer | null {
+    const python = '/usr/bin/python3';
+    const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (probe.error || probe.status !== 0) return null;
+    const child = spawn(python, ['bench/torch_bench.py'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdin!.write(JSON.stringify(CASES) + '\n');
+    return new TorchServer(child);
+  }
+
+  /** Median wall and CPU ms per call of case `index` on `threads` threads. */
+  time(index: number, threads: number, minRuns = 9, minMs = 300): Promise<Timing> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`the torch benchmark exited (${code})`));
+      this.child.once('exit', onExit);
+      this.waiting.push((line) => {
+        this.child.off('exit', onExit);
+        const [ms, cpu] = JSON.parse(line) as [number, number];
+        resolve({ ms, cpu });
+      });
+      this.child.stdin!.write(`${index} ${threads} ${minRuns} ${minMs}\n`);
+    });
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}
+
+/** The median over rounds of each measurement (wall and CPU time separately). */
+function medianOf(ts: readonly Timing[]): Timing {
+  return { ms: median(ts.map((t) => t.ms)), cpu: median(ts.map((t) => t.cpu)) };
+}
+
 async function main(): Promise<void> {
   const fast = createFastKernels(readFileSync(path.resolve('dist/kernels.wasm')));
   if (!fast) throw new Error('the WebAssembly kernels did not load');
   const pool = new ParallelKernels(fast, { threads: 2, script: path.resolve('dist/kernelWorker.js') });
   if (pool.waitOnline(10000) !== 1) throw new Error('the kernel worker did not come online');
 
+  const torch = TorchServer.start();
   const rows: object[] = [];
   const inputs = new Map<string, Float32Array>();
-  for (const c of CASES) {
+  for (const [index, c] of CASES.entries()) {
     const key = c.shape.join('x');
     if (!inputs.has(key)) {
       // in the kernels' shared memory, where a front end reading a file for the fast path puts it
@@ -89,13 +142,31 @@ async function main(): Promise<void> {
     }
     const data = inputs.get(key)!;
     const bytes = data.byteLength * 2; // one read, one write
-    const row = (impl: string, threads: number, t: { ms: number; cpu: number }, extra = {}): void => {
-      const cpu = threads === 1 ? { cpu_ms: t.cpu } : {};
-      rows.push({ op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: t.ms, gbps: bytes / t.ms / 1e6, ...cpu, ...extra });
+    /** Ours and torch's in alternation, ROUNDS times; the medians over the rounds. */
+    const rounds = async (ours: Record<string, () => unknown>, minRuns: number): Promise<Map<string, Timing>> => {
+      const seen = new Map<string, Timing[]>();
+      const add = (k: string, t: Timing): void => { seen.set(k, [...(seen.get(k) ?? []), t]); };
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const [k, fn] of Object.entries(ours)) {
+          add(k, await time(fn, minRuns));
+          const threads = Number(k.split(':')[1]);
+          if (torch) add(`torch:${threads}`, await torch.time(index, threads, minRuns));
+        }
+      }
+      return new Map([...seen].map(([k, ts]) => [k, medianOf(ts)]));
+    };
+    const row = (impl: string, threads: number, t: Timing, all: Map<string, Timing>, extra = {}): void => {
+      const torchT = all.get(`torch:${threads}`);
+      const cpu = threads === 1 ? { cpu_ms: t.cpu, torch_cpu_ms: all.get('torch:1')?.cpu ?? null } : {};
+      rows.push({
+        op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: t.ms, gbps: bytes / t.ms / 1e6,
+        torch_median_ms: torchT?.ms ?? null, torch1_median_ms: all.get('torch:1')?.ms ?? null, ...cpu, ...extra,
+      });
     };
     if (c.op === 'copy') {
       const dst = new Float32Array(data.length);
-      row('ts', 1, await time(() => dst.set(data), 15));
+      const all = await rounds({ 'ts:1': () => dst.set(data) }, 15);
+      row('ts', 1, all.get('ts:1')!, all);
       continue;
     }
     const x = tensor('float32', c.shape, data);
@@ -109,16 +180,22 @@ async function main(): Promise<void> {
       running_var: c.mode === 'eval' ? tensor('float32', [C], new Float32Array(C).fill(1.5)) : undefined,
     };
     const xHeap = tensor('float32', c.shape, Float32Array.from(data)); // the reference path's own array
-  row('ts', 1, await time(() => normalize(xHeap, p)));
     // the float64 result of the reference kernels (RMSNorm with float32's eps, as for float32 input)
     const x64 = tensor('float64', c.shape, Float64Array.from(data));
     const ref = contiguous(normalize(x64, c.op === 'rms' ? { ...p, eps: FLOAT32_EPS } : p).output).data as Float64Array;
     const once = fast.normalize(x, p);
     const acc = accuracy(once.output.data as Float32Array, ref);
     fast.release(once.output);
-    row('wasm', 1, await time(() => fast.release(fast.normalize(x, p).output), 15), acc);
-    row('wasm', 2, await time(() => fast.release(pool.normalize(x, p).output), 15));
+    const all = await rounds({
+      'wasm:1': () => fast.release(fast.normalize(x, p).output),
+      'wasm:2': () => fast.release(pool.normalize(x, p).output),
+    }, 15);
+    // the TypeScript kernels once (they are 4-8x slower and only set the reference's scale)
+    row('ts', 1, await time(() => normalize(xHeap, p), 9, 600), all);
+    row('wasm', 1, all.get('wasm:1')!, all, acc);
+    row('wasm', 2, all.get('wasm:2')!, all);
   }
+  torch?.close();
   pool.close();
   process.stdout.write(JSON.stringify(rows));
 }

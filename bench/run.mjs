@@ -1,6 +1,7 @@
 // `npm run bench`: times the engine's ops (TypeScript kernels; WebAssembly SIMD kernels on 1 and 2 threads) and,
-// where /usr/bin/python3 has torch, torch with 1 and 2 threads on the same cases in the same run; prints a table
-// with ratios and the fast kernels' error against a float64 reference, and writes bench/results.json.
+// where /usr/bin/python3 has torch, torch with 1 and 2 threads on the same cases, in alternation with ours (see
+// bench/bench.ts); prints a table with ratios and the fast kernels' error against a float64 reference, and writes
+// bench/results.json.
 // No speed asserts anywhere.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -10,8 +11,6 @@ import os from 'node:os';
 mkdirSync('bench/tmp', { recursive: true });
 const bundle = (entry, outfile) => esbuild.buildSync({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
 bundle('bench/bench.ts', 'bench/tmp/bench.cjs');
-bundle('bench/cases.ts', 'bench/tmp/cases.cjs');
-const { CASES } = await import('./tmp/cases.cjs').then((m) => m.default ?? m);
 
 function runNode() {
   const r = spawnSync(process.execPath, ['bench/tmp/bench.cjs'], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -19,27 +18,9 @@ function runNode() {
   return JSON.parse(r.stdout);
 }
 
-function runTorch(threads) {
-  const python = '/usr/bin/python3';
-  const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) return null;
-  const r = spawnSync(python, ['bench/torch_bench.py', String(threads)], { input: JSON.stringify(CASES), encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['pipe', 'pipe', 'inherit'] });
-  if (r.status !== 0) { console.error('torch benchmark failed; continuing without it'); return null; }
-  return JSON.parse(r.stdout);
-}
-
 console.log(`NormScope benchmark on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
-const engine = runNode();
-const torch = { 1: runTorch(1), 2: runTorch(2) };
-if (!torch[1]) console.log('(torch not found under /usr/bin/python3: torch columns are empty)');
-
-const torchOf = (r, threads) => torch[threads]?.[`${r.label}|${r.shape.join('x')}`] ?? [null, null];
-const rows = engine.map((r) => ({
-  op: r.op, label: r.label, shape: r.shape, impl: r.impl, threads: r.threads, median_ms: r.median_ms, gbps: r.gbps,
-  torch_median_ms: torchOf(r, r.threads)[0], torch1_median_ms: torchOf(r, 1)[0],
-  ...(r.cpu_ms !== undefined ? { cpu_ms: r.cpu_ms, torch_cpu_ms: torchOf(r, 1)[1] } : {}),
-  ...(r.max_ulps !== undefined ? { max_ulps: r.max_ulps, inexact: r.inexact } : {}),
-}));
+const rows = runNode();
+if (rows.every((r) => r.torch_median_ms === null)) console.log('(torch not found under /usr/bin/python3: torch columns are empty)');
 writeFileSync('bench/results.json', JSON.stringify(rows.map(({ label, torch1_median_ms, ...r }) => ({ ...r, case: label })), null, 2) + '\n');
 
 const fmt = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
