@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { FLOAT32_EPS, normalize } from '../src/engine/ops';
 import { NormParams } from '../src/engine/params';
 import { contiguous, tensor } from '../src/engine/tensor';
+import { Job, KernelName, WORK_PARTS } from '../src/engine/fast/fastKernels';
 import { ParallelKernels, createFastKernels } from '../src/node/pool';
 import { CASES } from './cases';
 
@@ -164,9 +165,30 @@ async function main(): Promise<void> {
       });
     };
     if (c.op === 'copy') {
+      // dst.set(src) as the issue states the floor (V8 copies out of shared memory with relaxed atomics, so it
+      // is slower than a plain memcpy), and memory.copy inside the kernels' memory on 1 and 2 threads (the
+      // floor for an output pass of the kernels, cut into WORK_PARTS jobs like an op)
       const dst = new Float32Array(data.length);
-      const all = await rounds({ 'ts:1': () => dst.set(data) }, 15);
+      const out = fast.allocFloat32(data.length)!;
+      const k = fast.kernels as unknown as { copy_f32(x: number, o: number, n: number): void };
+      const part = Math.ceil(data.length / WORK_PARTS);
+      function* copySteps(): Generator<Job[], void, void> {
+        const jobs: Job[] = [];
+        for (let i = 0; i < data.length; i += part) {
+          const n = Math.min(part, data.length - i);
+          jobs.push({ fn: 'copy_f32' as KernelName, args: [data.byteOffset + 4 * i, out.byteOffset + 4 * i, n] });
+        }
+        yield jobs;
+      }
+      const all = await rounds({
+        'ts:1': () => dst.set(data),
+        'wasm:1': () => k.copy_f32(data.byteOffset, out.byteOffset, data.length),
+        'wasm:2': () => pool.run(copySteps()),
+      }, 15);
       row('ts', 1, all.get('ts:1')!, all);
+      row('wasm', 1, all.get('wasm:1')!, all);
+      row('wasm', 2, all.get('wasm:2')!, all);
+      fast.release(out);
       continue;
     }
     const x = tensor('float32', c.shape, data);

@@ -14,7 +14,7 @@ const CONV = [32, 64, 56, 56];
 const TOKENS = [16, 512, 768];
 
 const ALL_CASES: BenchCase[] = [
-  { label: 'copy (dst.set(src), the memory floor)', op: 'copy', shape: CONV },
+  { label: 'copy (memory floor: ts dst.set, wasm memory.copy)', op: 'copy', shape: CONV },
   { label: 'BatchNorm train', op: 'batch', shape: CONV, mode: 'train' },
   { label: 'BatchNorm eval', op: 'batch', shape: CONV, mode: 'eval' },
   { label: 'LayerNorm [W]', op: 'layer', shape: CONV, normalized_shape: [56] },
@@ -22,7 +22,7 @@ const ALL_CASES: BenchCase[] = [
   { label: 'GroupNorm(32)', op: 'group', shape: CONV, groups: 32 },
   { label: 'InstanceNorm', op: 'instance', shape: CONV },
   { label: 'RMSNorm [W]', op: 'rms', shape: CONV, normalized_shape: [56] },
-  { label: 'copy (dst.set(src), the memory floor)', op: 'copy', shape: TOKENS },
+  { label: 'copy (memory floor: ts dst.set, wasm memory.copy)', op: 'copy', shape: TOKENS },
   { label: 'BatchNorm train', op: 'batch', shape: TOKENS, mode: 'train' },
   { label: 'BatchNorm eval', op: 'batch', shape: TOKENS, mode: 'eval' },
   { label: 'LayerNorm [768]', op: 'layer', shape: TOKENS, normalized_shape: [768] },

@@ -617,6 +617,11 @@
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br $samples))))
 
+  ;; The memory floor the benchmark measures the kernels against (bench/bench.ts): n float32 copied from x to o
+  ;; with memory.copy, one read and one write of the same bytes as an op's output pass.
+  (func (export "copy_f32") (param $x i32) (param $o i32) (param $n i32)
+    (memory.copy (local.get $o) (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+
   ;; ---- Statistics (stats.ts sideStats) over a C-order tensor viewed as (outer, C, inner) ----
   ;; One part's accumulators at $acc, for C channels: float64 arrays sum | min | max | nan | inf | m2 | comp
   ;; (7 * C * 8 bytes), then int32 histogram counts [C][copies][bins + 1] (copies = 4 or 1 per channel, summed by
