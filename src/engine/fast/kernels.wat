@@ -365,14 +365,15 @@
   ;; such as K = 56 are dominated by call overhead otherwise), the next row's sums taken before this row's
   ;; output; rows whose unshifted sums are not trusted go through $moments and $affine.
   (func $layer_plain (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
-        (param $eps f64) (param $stats i32)
-    (local $row i32) (local $off i32) (local $p i32) (local $e i32) (local $e4 i32) (local $q i32)
+        (param $eps f64) (param $stats i32) (param $ai i32) (param $ao i32) (param $C i32) (param $S i32)
+    (local $pend i32) (local $row i32) (local $off i32) (local $p i32) (local $e i32) (local $e4 i32) (local $q i32)
     (local $rn f64) (local $s f64) (local $ss f64) (local $s2 f64) (local $ss2 f64) (local $t f64)
     (local $k f64) (local $dm f64) (local $v f64) (local $inv f64) (local $b f64) (local $general i32)
     (local $y v128) (local $a0 v128) (local $a1 v128) (local $q0 v128) (local $q1 v128) (local $A v128) (local $B v128)
     (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
     (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $K))))
     (local.set $row (local.get $r0))
+    (local.set $pend (i32.mul (local.get $r0) (local.get $K)))
     (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2)))
     (local.set $q (i32.add (local.get $x) (local.get $off)))
     (local.set $p (local.get $q))
@@ -491,23 +492,31 @@
         (else
           (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
             (local.get $K) (local.get $k) (local.get $inv) (local.get $b))))
+      (if (local.get $ai) (then
+        (local.set $pend (call $span_st (local.get $x) (local.get $o) (local.get $pend)
+          (i32.mul (i32.add (local.get $row) (i32.const 1)) (local.get $K))
+          (i32.eq (i32.add (local.get $row) (i32.const 1)) (local.get $r1))
+          (local.get $C) (local.get $S) (local.get $ai) (local.get $ao)))))
       (local.set $s (local.get $s2))
       (local.set $ss (local.get $ss2))
       (local.set $row (i32.add (local.get $row) (i32.const 1)))
       (br_if $rows (i32.lt_u (local.get $row) (local.get $r1)))))
 
     ;; LayerNorm over rows of K: rows [r0, r1) normalized by their own mean and variance; with w != 0 (then
-  ;; b != 0 too: float64 arrays of K) elementwise ((x - mean) * inv) * w[j] + b[j], else (x - mean) * inv.
+  ;; b != 0 too: float64 arrays of K) elementwise ((x - mean) * inv) * w[j] + b[j], else (x - mean) * inv. With
+  ;; ai != 0 (then ao != 0) the pass-1 statistics of input and output over their (outer, C, S) view are added to
+  ;; the accumulators at ai and ao as rows are written (see $span_st).
   (func (export "layer_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
-        (param $eps f64) (param $w i32) (param $b i32) (param $stats i32)
-    (local $row i32) (local $off i32) (local $inv f64) (local $k f64) (local $dm f64) (local $v f64)
+        (param $eps f64) (param $w i32) (param $b i32) (param $stats i32) (param $ai i32) (param $ao i32) (param $C i32) (param $S i32)
+    (local $row i32) (local $off i32) (local $inv f64) (local $k f64) (local $dm f64) (local $v f64) (local $pend i32)
     (if (i32.eqz (local.get $w)) (then
       (call $layer_plain (local.get $x) (local.get $o) (local.get $r0) (local.get $r1) (local.get $K) (local.get $eps)
-        (local.get $stats))
+        (local.get $stats) (local.get $ai) (local.get $ao) (local.get $C) (local.get $S))
       (return)))
     (global.set $plain (i32.const 1))
     (if (i32.ge_u (local.get $r0) (local.get $r1)) (then (return)))
     (local.set $row (local.get $r0))
+    (local.set $pend (i32.mul (local.get $r0) (local.get $K)))
     (call $moments (i32.add (local.get $x) (i32.shl (i32.mul (local.get $row) (local.get $K)) (i32.const 2))) (local.get $K))
     ;; software-pipelined: the next row's statistics are taken before this row's output is written, so the
     ;; latency of this row's sqrt and division hides behind independent work (rows may be as short as 56)
@@ -527,15 +536,21 @@
           (local.get $K) (local.get $k) (local.get $dm) (local.get $inv) (local.get $w) (local.get $b)))
         (else (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
           (local.get $K) (local.get $k) (local.get $inv) (f64.neg (f64.mul (local.get $dm) (local.get $inv))))))
+      (if (local.get $ai) (then
+        (local.set $pend (call $span_st (local.get $x) (local.get $o) (local.get $pend)
+          (i32.mul (i32.add (local.get $row) (i32.const 1)) (local.get $K))
+          (i32.eq (i32.add (local.get $row) (i32.const 1)) (local.get $r1))
+          (local.get $C) (local.get $S) (local.get $ai) (local.get $ao)))))
       (local.set $row (i32.add (local.get $row) (i32.const 1)))
       (br_if $rows (i32.lt_u (local.get $row) (local.get $r1)))))
 
   ;; RMSNorm over rows of K: inv = 1 / sqrt(sum x^2 / K + eps); out = (x * inv) * w[j] (w != 0) or x * inv.
-  ;; stats[r] gets (mean square, 0).
+  ;; stats[r] gets (mean square, 0). ai, ao, C, S as for layer_f32.
   (func (export "rms_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $K i32)
-        (param $eps f64) (param $w i32) (param $stats i32)
-    (local $row i32) (local $off i32) (local $ms f64) (local $inv f64)
+        (param $eps f64) (param $w i32) (param $stats i32) (param $ai i32) (param $ao i32) (param $C i32) (param $S i32)
+    (local $row i32) (local $off i32) (local $ms f64) (local $inv f64) (local $pend i32)
     (local.set $row (local.get $r0))
+    (local.set $pend (i32.mul (local.get $r0) (local.get $K)))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
@@ -551,6 +566,11 @@
             (local.get $K) (local.get $inv) (local.get $w)))
           (else (call $scale (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
             (local.get $K) (local.get $inv))))
+        (if (local.get $ai) (then
+          (local.set $pend (call $span_st (local.get $x) (local.get $o) (local.get $pend)
+            (i32.mul (i32.add (local.get $row) (i32.const 1)) (local.get $K))
+            (i32.eq (i32.add (local.get $row) (i32.const 1)) (local.get $r1))
+            (local.get $C) (local.get $S) (local.get $ai) (local.get $ao)))))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
@@ -736,6 +756,35 @@
       (global.get $bs) (global.get $bmin) (global.get $bmax) (global.get $bnan) (global.get $bfin))
     (call $acc1 (local.get $ao) (local.get $C8) (local.get $c) (local.get $n)
       (global.get $os) (global.get $omin) (global.get $omax) (global.get $onan) (global.get $ofin)))
+
+  ;; LayerNorm / RMSNorm statistics (their rows run across the channels of the statistics' (outer, C, S) view, so the
+  ;; write loop cannot take them per channel as $affine_st does): once a row's output is written, the elements
+  ;; from pend (an element index: the first not yet counted) up to e1, the row's end, are taken by $blk1 on both
+  ;; sides channel segment by channel segment while they are still in the cache, into the accumulators at ai (input)
+  ;; and ao (output). A segment that goes on into the next row waits for it unless final (the job's last row).
+  ;; Returns the new pend. Segments are taken in element order, as stats1_f32 takes them.
+  (func $span_st (param $x i32) (param $o i32) (param $pend i32) (param $e1 i32) (param $final i32)
+        (param $C i32) (param $S i32) (param $ai i32) (param $ao i32) (result i32)
+    (local $seg i32) (local $n i32) (local $c i32) (local $C8 i32)
+    (local.set $C8 (i32.shl (local.get $C) (i32.const 3)))
+    (block $done
+      (loop $segs
+        (br_if $done (i32.ge_u (local.get $pend) (local.get $e1)))
+        (local.set $seg (i32.mul (i32.add (i32.div_u (local.get $pend) (local.get $S)) (i32.const 1)) (local.get $S)))
+        (if (i32.gt_u (local.get $seg) (local.get $e1)) (then
+          (br_if $done (i32.eqz (local.get $final)))
+          (local.set $seg (local.get $e1))))
+        (local.set $n (i32.sub (local.get $seg) (local.get $pend)))
+        (local.set $c (i32.rem_u (i32.div_u (local.get $pend) (local.get $S)) (local.get $C)))
+        (call $blk1 (i32.add (local.get $x) (i32.shl (local.get $pend) (i32.const 2))) (local.get $n))
+        (call $acc1 (local.get $ai) (local.get $C8) (local.get $c) (local.get $n)
+          (global.get $bs) (global.get $bmin) (global.get $bmax) (global.get $bnan) (global.get $bfin))
+        (call $blk1 (i32.add (local.get $o) (i32.shl (local.get $pend) (i32.const 2))) (local.get $n))
+        (call $acc1 (local.get $ao) (local.get $C8) (local.get $c) (local.get $n)
+          (global.get $bs) (global.get $bmin) (global.get $bmax) (global.get $bnan) (global.get $bfin))
+        (local.set $pend (local.get $seg))
+        (br $segs)))
+    (local.get $pend))
 
   ;; results of $affine_st for its output (its input's go to $bs, $bmin, $bmax, $bnan, $bfin as from $blk1)
   (global $os (mut f64) (f64.const 0))
