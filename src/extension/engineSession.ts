@@ -14,7 +14,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { channelAxis, groupRanges } from '../engine/analyze';
-import { itemSize } from '../engine/dtype';
+import { DType, itemSize } from '../engine/dtype';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
 import { listJsonTensors, decodeJsonText } from '../engine/formats/json';
@@ -31,11 +31,14 @@ import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
 import type { Moments } from '../engine/streamStats';
 import { addHistogram, addMoments, chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
 import { StreamingStats } from '../engine/streamStats';
-import { isContiguous, numel, tensor, Tensor, toComputeArray } from '../engine/tensor';
+import { isContiguous, numel, permute, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
-import type { AnalysisView, PartialNote } from '../protocol/messages';
-import { bytesText, checkView, flagView, paramChoices, runningView, toNormParams } from './panelModel';
-import type { LoadRequest, NpyRequest, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
+import { PARAM_TENSOR_NAMES } from '../protocol/messages';
+import type { AnalysisView, PanelParams, ParamSourceView, ParamTensorName, PartialNote } from '../protocol/messages';
+import { bytesText, checkView, flagView, paramChoices, paramSourceView, runningView, toNormParams } from './panelModel';
+import type {
+  ListRequest, LoadRequest, NpyRequest, ParamFile, ParamFiles, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest,
+} from './workerMessages';
 
 /** Text files (.json, .ipynb) given by path are read whole up to this many bytes (a typed array's limit). */
 const MAX_WHOLE_BYTES = 2 ** 31 - 1;
@@ -92,6 +95,18 @@ export function fastSessionKernels(fast: FastKernels, ops: OpKernels = fast): Se
   };
 }
 
+/** Parameter tensors by name (read from PanelParams.sources). */
+type ParamTensors = Partial<Record<ParamTensorName, Tensor>>;
+
+/** A parameter tensor opened: its shape and dtype are known, its values are read on demand. */
+interface OpenedParam {
+  readonly name: ParamTensorName;
+  readonly file: ParamFile;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  read(): Tensor | Promise<Tensor>;
+}
+
 interface Last {
   readonly params: NormParams;
   readonly out: NormOutput;
@@ -107,6 +122,8 @@ export class EngineSession {
   private streamed: Streamed | undefined;
   /** The last streamed run that completed (what `npy` writes). */
   private streamedLast: { params: NormParams; outDType: 'float32' | 'float64' } | undefined;
+  /** The parameter tensors of the last run, by ParamFile.key (a file read again only when it changed). */
+  private paramCache = new Map<string, Tensor>();
 
   private readonly runOp: (x: Tensor, p: NormParams) => NormOutput;
   private readonly release?: (out: Tensor) => void;
@@ -134,6 +151,13 @@ export class EngineSession {
   /** Answers one request held in memory; never throws (errors become `ok: false` replies). */
   handle(req: WorkerRequest): WorkerReply {
     try {
+      if (req.kind === 'list') return this.listed(req.id, this.list(req.name, req.bytes ?? new Uint8Array(0)));
+      if (req.kind === 'analyze' && req.tensors) {
+        const opened = this.openParams(req.tensors, (f) => {
+          throw new Error(`${f.label} is read by path: use handleAsync`);
+        });
+        return this.run(req, this.readParamsSync(this.tensor(), req.params, opened));
+      }
       return this.run(req);
     } catch (e) {
       return failure(req.id, e);
@@ -155,12 +179,19 @@ export class EngineSession {
         this.abort(req.upTo);
         return { id: req.id, ok: false, user: true, message: 'aborted' };
       }
+      if (req.kind === 'list') return await this.listFile(req);
       const st = this.streamed;
-      if (!st) return this.run(req);
+      if (!st) {
+        if (req.kind === 'analyze' && req.tensors) return this.run(req, await this.paramTensors(req.tensors, this.tensor(), req.params));
+        return this.run(req);
+      }
       // queued behind work that was aborted with it (e.g. quick parameter changes): not a chunk read for it
       if (req.id <= this.abortedUpTo) return { id: req.id, ok: false, user: true, message: 'aborted' };
       switch (req.kind) {
-        case 'analyze': return { id: req.id, ok: true, kind: 'analyzed', view: await this.analyzeStreamed(st, req.params, req.bins, req.id, emit) };
+        case 'analyze': {
+          const tensors = req.tensors ? await this.paramTensors(req.tensors, shapeOnly(st.src), req.params) : {};
+          return { id: req.id, ok: true, kind: 'analyzed', view: await this.analyzeStreamed(st, req.params, req.bins, req.id, emit, tensors, sourceViews(req.tensors, tensors)) };
+        }
         case 'checks': throw new NormScopeError('equivalence checks and health flags need the whole tensor in memory: this file is streamed in chunks');
         case 'npy': return await this.npyStreamed(st, req, emit);
         default: {
@@ -182,7 +213,7 @@ export class EngineSession {
     if (st) await st.file.close().catch(() => undefined);
   }
 
-  private run(req: WorkerRequest): WorkerReply {
+  private run(req: WorkerRequest, tensors: ParamTensors = {}): WorkerReply {
     switch (req.kind) {
       case 'load': {
         if (this.streamed) void this.closeStream();
@@ -213,7 +244,7 @@ export class EngineSession {
       case 'analyze': {
         const x = this.tensor();
         const t0 = Date.now();
-        const p = toNormParams(x, req.params);
+        const p = toNormParams(x, req.params, tensors);
         const layout = channelLayout(x.shape, channelAxis(x.shape, p));
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
@@ -244,6 +275,7 @@ export class EngineSession {
           stats: { before, after },
           warnings: out.warnings,
           running: runningView(out),
+          ...(req.tensors && { sources: sourceViews(req.tensors, tensors) }),
           ms: Date.now() - t0,
         };
         return { id: req.id, ok: true, kind: 'analyzed', view };
@@ -261,6 +293,8 @@ export class EngineSession {
       case 'abort':
         this.abort(req.upTo);
         return { id: req.id, ok: false, user: true, message: 'aborted' };
+      case 'list':
+        return this.listed(req.id, this.list(req.name, req.bytes ?? new Uint8Array(0)));
       default: {
         const never: never = req;
         throw new Error(`unknown worker request ${JSON.stringify(never)}`);
@@ -309,11 +343,14 @@ export class EngineSession {
   }
 
   /** Phase 1 of a streamed tensor: "before" (cached per layout/groups/bins), then "after", each refined in stages. */
-  private async analyzeStreamed(st: Streamed, params: AnalyzeParams, bins: number, id: number, emit: (e: WorkerEvent) => void): Promise<AnalysisView> {
+  private async analyzeStreamed(
+    st: Streamed, params: AnalyzeParams, bins: number, id: number, emit: (e: WorkerEvent) => void,
+    tensors: ParamTensors, sources: AnalysisView['sources'],
+  ): Promise<AnalysisView> {
     const { src, file } = st;
     const t0 = Date.now();
     const shaped = shapeOnly(src);
-    const p = toNormParams(shaped, params);
+    const p = toNormParams(shaped, params, tensors);
     const plan = planOf(shaped, p); // refuses bad parameters before anything is read
     const r = plan.resolved;
     const layout = sourceLayout(src, r);
@@ -331,6 +368,7 @@ export class EngineSession {
       shape_report: plan.report,
       stats: { before, after: after ?? pendingSide(before) },
       warnings: plan.warnings,
+      ...(sources && { sources }),
       ms: Date.now() - t0,
     });
     const partial = (stage: PartialNote['stage'], before: SideStats, after: SideStats | undefined, text: string) =>
@@ -402,7 +440,11 @@ export class EngineSession {
   /** The last streamed run's output written to `req.path` chunk by chunk (the op runs again). */
   private async npyStreamed(st: Streamed, req: NpyRequest, emit: (e: WorkerEvent) => void): Promise<WorkerReply> {
     const shaped = shapeOnly(st.src);
-    const last = req.params ? { params: toNormParams(shaped, req.params), outDType: planOf(shaped, toNormParams(shaped, req.params)).outDType } : this.streamedLast;
+    let last = this.streamedLast;
+    if (req.params) {
+      const params = toNormParams(shaped, req.params, req.tensors ? await this.paramTensors(req.tensors, shaped, req.params) : {});
+      last = { params, outDType: planOf(shaped, params).outDType };
+    }
     if (!last) throw new NormScopeError('nothing normalized yet');
     if (req.path === undefined) throw new NormScopeError('a streamed tensor is exported to a file, not held in memory: give a path');
     const path = req.path;
@@ -434,6 +476,122 @@ export class EngineSession {
     }
     const bytes = st.src.count * itemSize(last.outDType) + npyHeaderLength(last.outDType, st.src.shape);
     return { id: req.id, ok: true, kind: 'npyWritten', path, bytes };
+  }
+
+  private listed(id: number, l: { tensors: TensorChoice[]; metadata?: Readonly<Record<string, string>> }): WorkerReply {
+    return { id, ok: true, kind: 'listed', tensors: l.tensors, ...(l.metadata && { metadata: l.metadata }) };
+  }
+
+  /** The tensors of a file for a member pick: its members, or its one tensor (selector ''), headers only by path. */
+  private async listFile(req: ListRequest): Promise<WorkerReply> {
+    if (req.path === undefined) {
+      const l = this.list(req.name, req.bytes ?? new Uint8Array(0));
+      if (l.tensors.length > 0) return this.listed(req.id, l);
+      const t = loadTensor(req.name, req.bytes ?? new Uint8Array(0));
+      return this.listed(req.id, { tensors: [{ selector: '', shape: [...t.shape], dtype: t.dtype }] });
+    }
+    const file = await openFileSource(req.path);
+    try {
+      const format = await detectSourceFormat(req.name, file);
+      if (format === 'json' || format === 'ipynb') {
+        if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
+        return await this.listFile({ ...req, path: undefined, bytes: (await file.read(0, file.size)).slice() });
+      }
+      const listing = await listSource(req.name, file);
+      if (listing) {
+        return this.listed(req.id, { tensors: listing.tensors.map((t) => ({ selector: t.name, shape: t.shape, dtype: t.dtype })), metadata: listing.metadata });
+      }
+      const src = await openTensorSource(req.name, file);
+      return this.listed(req.id, { tensors: [{ selector: '', shape: [...src.shape], dtype: src.dtype }] });
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens the parameter files (cached tensors first): shapes and dtypes are known, values not read yet.
+   * `byPath` opens a file the worker reads itself.
+   */
+  private openParams<R extends OpenedParam | Promise<OpenedParam>>(files: ParamFiles, byPath: (f: ParamFile, name: ParamTensorName) => R): (OpenedParam | R)[] {
+    const out: (OpenedParam | R)[] = [];
+    for (const name of PARAM_TENSOR_NAMES) {
+      const f = files[name];
+      if (!f) continue;
+      const cached = this.paramCache.get(f.key);
+      if (cached) {
+        out.push({ name, file: f, shape: cached.shape, dtype: cached.dtype, read: () => cached });
+      } else if (f.bytes) {
+        const t = paramError(name, f, () => loadTensor(f.name, f.bytes as Uint8Array, f.selector || undefined));
+        out.push({ name, file: f, shape: t.shape, dtype: t.dtype, read: () => t });
+      } else {
+        out.push(byPath(f, name));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The parameter tensors of `files` for `params` on `x` (its shape is enough): the engine validates their
+   * shapes before any value is read, so a wrong member is refused in the engine's words ("running_var has
+   * shape [32], expected [64] ...") without reading it; then they are read (local files: headers and the
+   * member's bytes only) and cached for the next run.
+   */
+  private async paramTensors(files: ParamFiles, x: Tensor, params: PanelParams): Promise<ParamTensors> {
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      const opened = await Promise.all(this.openParams(files, (f, name) => this.openParamFile(name, f, closers)));
+      this.checkParamShapes(x, params, opened);
+      const out: ParamTensors = {};
+      for (const o of opened) out[o.name] = await paramErrorAsync(o.name, o.file, async () => o.read());
+      this.cacheParams(opened, out);
+      return out;
+    } finally {
+      for (const close of closers) await close().catch(() => undefined);
+    }
+  }
+
+  /** paramTensors for files given as bytes (or cached): no file to open, so no waiting. */
+  private readParamsSync(x: Tensor, params: PanelParams, opened: OpenedParam[]): ParamTensors {
+    this.checkParamShapes(x, params, opened);
+    const out: ParamTensors = {};
+    for (const o of opened) out[o.name] = o.read() as Tensor;
+    this.cacheParams(opened, out);
+    return out;
+  }
+
+  private checkParamShapes(x: Tensor, params: PanelParams, opened: readonly OpenedParam[]): void {
+    const shapes: ParamTensors = {};
+    for (const o of opened) shapes[o.name] = shapeOnlyTensor(o.dtype, o.shape);
+    planOf(x, toNormParams(x, params, shapes));
+  }
+
+  private cacheParams(opened: readonly OpenedParam[], tensors: ParamTensors): void {
+    this.paramCache = new Map(opened.map((o) => [o.file.key, tensors[o.name] as Tensor]));
+  }
+
+  /** Opens a local parameter file: .npy, .npz and .safetensors read their header now and the member on `read`. */
+  private async openParamFile(name: ParamTensorName, f: ParamFile, closers: (() => Promise<void>)[]): Promise<OpenedParam> {
+    return paramErrorAsync(name, f, async () => {
+      const file = await openFileSource(f.path as string);
+      closers.push(() => file.close());
+      const format = await detectSourceFormat(f.name, file);
+      if (format === 'json' || format === 'ipynb') {
+        if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
+        const t = loadTensor(f.name, (await file.read(0, file.size)).slice(), f.selector || undefined);
+        return { name, file: f, shape: t.shape, dtype: t.dtype, read: () => t };
+      }
+      const src = await openTensorSource(f.name, file, f.selector || undefined);
+      return {
+        name, file: f, shape: src.shape, dtype: src.dtype,
+        read: async () => {
+          const data = await src.readStorage(0, src.count);
+          if (!src.fortranOrder || src.shape.length < 2) return tensor(src.dtype, src.shape, data);
+          // column-major: C order of the reversed shape, seen through the reversed axes
+          const r = src.shape.length;
+          return permute(tensor(src.dtype, [...src.shape].reverse(), data), Array.from({ length: r }, (_, i) => r - 1 - i));
+        },
+      };
+    });
   }
 
   /** The tensors of a .json/.npz/.safetensors file (empty for .npy: it holds one), and a .safetensors' metadata. */
@@ -500,7 +658,45 @@ function statsChunk(src: TensorSource, budget: number): number {
 
 /** A tensor of the source's shape with no data: parameters are validated against the shape alone. */
 function shapeOnly(src: TensorSource): Tensor {
-  return { dtype: src.dtype, shape: src.shape, strides: [], offset: 0, data: new Float32Array(0) };
+  return shapeOnlyTensor(src.dtype, src.shape);
+}
+
+function shapeOnlyTensor(dtype: DType, shape: readonly number[]): Tensor {
+  return { dtype, shape, strides: [], offset: 0, data: new Float32Array(0) };
+}
+
+/** What the panel shows of the parameter tensors a run read. */
+function sourceViews(files: ParamFiles | undefined, tensors: ParamTensors): AnalysisView['sources'] {
+  if (!files) return undefined;
+  const views: Partial<Record<ParamTensorName, ParamSourceView>> = {};
+  for (const name of PARAM_TENSOR_NAMES) {
+    const f = files[name];
+    const t = tensors[name];
+    if (f && t) views[name] = paramSourceView(f.label, t);
+  }
+  return views;
+}
+
+/** A parameter file's refusal, for people: "running_mean: bn.npz#x: no member ...". */
+function paramMessage(name: ParamTensorName, f: ParamFile, e: unknown): NormScopeError | undefined {
+  const failed = failure(0, e);
+  return !failed.ok && failed.user ? new NormScopeError(`${name}: ${f.label}: ${failed.message}`) : undefined;
+}
+
+function paramError<T>(name: ParamTensorName, f: ParamFile, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw paramMessage(name, f, e) ?? e;
+  }
+}
+
+async function paramErrorAsync<T>(name: ParamTensorName, f: ParamFile, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw paramMessage(name, f, e) ?? e;
+  }
 }
 
 /** The .npy header length for `shape` (what NpyFileWriter wrote). */

@@ -8,15 +8,16 @@
  * The webview persists {source, params}; WebviewPanelSerializer re-opens the panel after a window reload.
  */
 import * as vscode from 'vscode';
-import type { TensorChoice } from './workerMessages';
+import type { ParamFile, ParamFiles, TensorChoice } from './workerMessages';
 import {
-  AnalysisView, ChecksMessage, ErrorMessage, ExportFormat, FromWebview, InitMessage, PanelParams, parseFromWebview,
-  parsePersistedState, ProgressMessage, ResultMessage, SourceRef, TensorMessage, ToWebview,
+  AnalysisView, ChecksMessage, ErrorMessage, ExportFormat, FromWebview, InitMessage, PanelParams, PARAM_FILE_EXTENSIONS,
+  PARAM_TENSOR_NAMES, ParamTensorName, parseFromWebview, parsePersistedState, parseTensorRef, ProgressMessage, ResultMessage,
+  SourceRef, TensorMessage, tensorRefLabel, ToWebview,
 } from '../protocol/messages';
 import { statsCsv, statsJson, torchSnippet } from './exportText';
-import { bytesText, fieldOfError, initialParams, paramsForOp } from './panelModel';
+import { bytesText, fieldOfError, initialParams, paramCount, paramsForOp, suggestMembers } from './panelModel';
 import { readSettings, streamThresholdBytes } from './settings';
-import { CancelledError, ClientEvent, EngineError, WorkerClient } from './workerClient';
+import { CancelledError, ClientEvent, EngineError, shareBytes, WorkerClient } from './workerClient';
 
 /** The view type of the command's panel (and of its serializer). */
 export const PANEL_VIEW_TYPE = 'normscope.panel';
@@ -38,6 +39,8 @@ export interface PanelHost {
   pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>): Promise<string | undefined>;
   /** Asks where to save (replaceable by tests). */
   saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
+  /** Asks for a file to read a parameter tensor from (default: vscode.window.showOpenDialog). */
+  openDialog?(options: vscode.OpenDialogOptions): Thenable<vscode.Uri[] | undefined>;
 }
 
 /** What tests can see of a panel (exposed through the extension's exports). */
@@ -56,6 +59,11 @@ export interface PanelProbe {
   next<T extends (ToWebview | FromWebview)['type']>(type: T, options?: { past?: boolean; timeoutMs?: number }): Promise<Extract<ToWebview | FromWebview, { type: T }>>;
   /** Feeds a raw message through the same validation and handling as the webview's. */
   receive(raw: unknown): Promise<void>;
+  /**
+   * What "use a tensor from a file…" (`pickParamSource`) does once the open dialog returned `uri`: the member
+   * pick when the file holds several, then `paramSource` to the webview (which runs with it).
+   */
+  chooseParamFile(field: ParamTensorName, uri: string): Promise<void>;
   readonly visible: boolean;
   dispose(): void;
 }
@@ -95,6 +103,8 @@ export class NormPanel implements PanelProbe {
   private phase: 'idle' | 'normalizing' | 'checks' = 'idle';
   /** The webview has said `ready` and not been hidden since (hidden webviews are torn down and reload). */
   private webviewReady = false;
+  /** Parameter files of other schemes than `file:`, read here whole (shared with the worker), by URI. */
+  private paramBytes = new Map<string, { key: string; bytes: Uint8Array }>();
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -201,6 +211,9 @@ export class NormPanel implements PanelProbe {
       case 'rendered':
         this.host.log.info(`panel painted ${msg.painted}/${msg.charts} charts of run ${msg.requestId} in ${msg.ms.toFixed(0)} ms`);
         return;
+      case 'pickParamSource':
+        await this.pickParamSource(msg.field);
+        return;
       default: {
         const never: never = msg;
         this.host.log.warn(`unhandled message ${JSON.stringify(never)}`);
@@ -236,7 +249,7 @@ export class NormPanel implements PanelProbe {
       case 'progress': this.progressMsg = msg; break;
       case 'checks': this.checksMsg = msg; break;
       case 'error': if (msg.scope !== 'export') this.errorMsg = msg; break;
-      case 'busy': case 'notice': break;
+      case 'busy': case 'notice': case 'paramSource': break;
       default: { const never: never = msg; void never; }
     }
     record(this.sent, msg);
@@ -338,7 +351,9 @@ export class NormPanel implements PanelProbe {
       try {
         this.setBusy(true, streamed ? `streaming ${bytesText(streamed.fileBytes)}` : 'normalizing');
         const onEvent = streamed ? this.streamEvents(requestId, full, progress, current) : undefined;
-        const view: AnalysisView = await this.client.analyze(full, bins, onEvent);
+        const tensors = await this.paramFiles(full);
+        if (!current()) return;
+        const view: AnalysisView = await this.client.analyze(full, bins, onEvent, tensors);
         if (!current()) return;
         this.post({ type: 'result', requestId, params: full, view });
         if (streamed) {
@@ -464,7 +479,7 @@ export class NormPanel implements PanelProbe {
           const file = this.src.kind === 'file' && baseName(vscode.Uri.parse(this.src.uri)).endsWith('.npy') ? baseName(vscode.Uri.parse(this.src.uri)) : undefined;
           const text = format === 'stats-json'
             ? statsJson(label, result.params, result.view, this.checksMsg)
-            : format === 'stats-csv' ? statsCsv(result.view) : torchSnippet(result.view, result.params, file);
+            : format === 'stats-csv' ? statsCsv(result.view) : torchSnippet(result.view, result.params, file, this.paramPaths(result.params));
           await vscode.env.clipboard.writeText(text);
           this.exports.push({ format, text });
           const what = format === 'stats-json' ? 'the stats as JSON' : format === 'stats-csv' ? 'the stats as CSV' : 'a PyTorch snippet';
@@ -492,12 +507,13 @@ export class NormPanel implements PanelProbe {
     const what = `writing ${baseName(uri)}`;
     try {
       this.setBusy(true, what);
+      const tensors = await this.paramFiles(params);
       const bytes = await this.withProgress(what, (progress) =>
         this.client.npyToFile(uri.fsPath, params, (e) => {
           if (e.event !== 'progress') return;
           progress.report({ message: `${Math.floor(100 * e.fraction)}%` });
           if (this.busyWhat === what) this.post({ type: 'progress', fraction: e.fraction, text: e.text });
-        }));
+        }, tensors));
       this.exports.push({ format: 'npy', uri: uri.toString() });
       this.post({ type: 'notice', message: `Saved ${baseName(uri)} (${bytes.toLocaleString('en-US')} bytes, written in chunks)` });
     } catch (e) {
@@ -508,6 +524,103 @@ export class NormPanel implements PanelProbe {
       throw e;
     } finally {
       if (this.busyWhat === what) this.setBusy(false, '');
+    }
+  }
+
+  /**
+   * The files of `params.sources` as the worker reads them: local files by path (it reads only the member),
+   * others read here whole and kept while their mtime and size stay. A file that cannot be read is an
+   * EngineError naming the parameter ("running_mean: bn.npz: no such file (FileNotFound)").
+   */
+  private async paramFiles(params: PanelParams): Promise<ParamFiles | undefined> {
+    const sources = params.sources;
+    if (!sources) return undefined;
+    const files: Partial<Record<ParamTensorName, ParamFile>> = {};
+    const kept = new Map<string, { key: string; bytes: Uint8Array }>();
+    for (const name of PARAM_TENSOR_NAMES) {
+      const ref = sources[name];
+      if (!ref) continue;
+      const uri = vscode.Uri.parse(ref.uri);
+      const label = tensorRefLabel(ref);
+      try {
+        const stat = await vscode.workspace.fs.stat(uri);
+        if (stat.type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
+        const key = JSON.stringify([ref.uri, ref.selector ?? '', stat.mtime, stat.size]);
+        const file = { key, label, name: baseName(uri), ...(ref.selector ? { selector: ref.selector } : {}) };
+        if (uri.scheme === 'file') {
+          files[name] = { ...file, path: uri.fsPath };
+          continue;
+        }
+        if (stat.size > MAX_FILE_BYTES) throw new LoadError(`the file is ${stat.size.toLocaleString('en-US')} bytes, over the ${MAX_FILE_BYTES.toLocaleString('en-US')}-byte cap for files read whole`);
+        let cached = kept.get(ref.uri) ?? this.paramBytes.get(ref.uri);
+        const version = JSON.stringify([stat.mtime, stat.size]);
+        if (!cached || cached.key !== version) cached = { key: version, bytes: shareBytes(await vscode.workspace.fs.readFile(uri)) };
+        kept.set(ref.uri, cached);
+        files[name] = { ...file, bytes: cached.bytes };
+      } catch (e) {
+        if (e instanceof vscode.FileSystemError) throw new EngineError(`${name}: ${label}: ${describeFsError(e)}`);
+        if (e instanceof LoadError) throw new EngineError(`${name}: ${label}: ${e.message}`);
+        throw e;
+      }
+    }
+    this.paramBytes = kept;
+    return files;
+  }
+
+  /** Where the PyTorch snippet loads each parameter file from: its name when beside the tensor's file, else its path. */
+  private paramPaths(params: PanelParams): Partial<Record<ParamTensorName, string>> {
+    const paths: Partial<Record<ParamTensorName, string>> = {};
+    const dir = this.src.kind === 'file' ? vscode.Uri.joinPath(vscode.Uri.parse(this.src.uri), '..').toString() : undefined;
+    for (const name of PARAM_TENSOR_NAMES) {
+      const ref = params.sources?.[name];
+      if (!ref) continue;
+      const uri = vscode.Uri.parse(ref.uri);
+      paths[name] = vscode.Uri.joinPath(uri, '..').toString() === dir ? baseName(uri) : uri.scheme === 'file' ? uri.fsPath : ref.uri;
+    }
+    return paths;
+  }
+
+  /** "Use a tensor from a file…": the open dialog (by the tensor's file), then chooseParamFile. */
+  private async pickParamSource(field: ParamTensorName): Promise<void> {
+    const near = this.src.kind === 'file' ? vscode.Uri.joinPath(vscode.Uri.parse(this.src.uri), '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const options: vscode.OpenDialogOptions = {
+      canSelectMany: false,
+      openLabel: `Use as ${field}`,
+      title: `${field}: a tensor from a file (.${PARAM_FILE_EXTENSIONS.join(', .')})`,
+      filters: { Tensors: [...PARAM_FILE_EXTENSIONS] },
+      defaultUri: near,
+    };
+    const picked = await (this.host.openDialog ? this.host.openDialog(options) : vscode.window.showOpenDialog(options));
+    if (picked?.[0]) await this.chooseParamFile(field, picked[0].toString());
+  }
+
+  async chooseParamFile(field: ParamTensorName, uriText: string): Promise<void> {
+    let label = uriText;
+    try {
+      const ref = parseTensorRef({ uri: uriText }, field);
+      const uri = vscode.Uri.parse(ref.uri);
+      const name = baseName(uri);
+      label = name;
+      if ((await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
+      const listing = await this.client.list(uri.scheme === 'file' ? { name, path: uri.fsPath } : { name, bytes: await vscode.workspace.fs.readFile(uri) });
+      let chosen: TensorChoice | undefined = listing.tensors.length === 1 ? listing.tensors[0] : undefined;
+      if (listing.tensors.length === 0) throw new LoadError('the file holds no tensor');
+      if (!chosen) {
+        // the member pick of "Normalize tensor", the likeliest members first
+        const params = this.currentParams ?? this.tensorMsg?.params;
+        const count = params ? paramCount(this.tensorMsg?.info.shape ?? [], params) : 0;
+        const offered = suggestMembers(field, listing.tensors, count);
+        const selector = await this.host.pickTensor(`${name} (${field})`, offered, listing.metadata);
+        if (selector === undefined || this.disposed) return;
+        chosen = offered.find((t) => t.selector === selector);
+      }
+      const selector = chosen?.selector;
+      this.post({ type: 'paramSource', field, ref: selector ? { uri: ref.uri, selector } : { uri: ref.uri }, ...(chosen && { shape: chosen.shape }) });
+    } catch (e) {
+      if (e instanceof CancelledError) return;
+      const why = e instanceof vscode.FileSystemError ? describeFsError(e) : e instanceof Error ? e.message : String(e);
+      if (!(e instanceof EngineError || e instanceof LoadError || e instanceof vscode.FileSystemError)) this.host.log.error(e instanceof Error ? e : why);
+      this.post({ type: 'error', scope: 'params', field, message: `${field}: ${label}: ${why}` });
     }
   }
 

@@ -6,7 +6,9 @@
 import type { CheckResult, Flag } from '../engine/checks';
 import type { NormOutput, NormParams, OpName } from '../engine/params';
 import { Tensor, tensor, toFloat64 } from '../engine/tensor';
-import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, ParamField } from '../protocol/messages';
+import { summarize } from '../engine/stats';
+import { PARAM_TENSORS_OF } from '../protocol/messages';
+import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, ParamField, ParamSourceView, ParamTensorName } from '../protocol/messages';
 
 /** The `normscope.defaultOp` setting: an op, or 'auto' (by rank). */
 export type DefaultOpSetting = OpName | 'auto';
@@ -49,7 +51,48 @@ export function paramChoices(shape: readonly number[], p: Pick<PanelParams, 'unb
   const normalized_shapes: number[][] = [];
   for (let k = 1; k <= shape.length; k++) normalized_shapes.push(shape.slice(shape.length - k));
   const last = shape.length ? shape[shape.length - 1] : 1;
-  return { channels, groups: divisors(channels), normalized_shapes, channels_last: { channels: last, groups: divisors(last) } };
+  const choices: ParamChoices = { channels, groups: divisors(channels), normalized_shapes, channels_last: { channels: last, groups: divisors(last) } };
+  return unbatchedInstance(shape.length) ? { ...choices, unbatched_channels: shape[0] } : choices;
+}
+
+/** PyTorch's InstanceNorm1d/2d/3d take unbatched (C, L), (C, H, W) and (C, D, H, W) input: ranks 2 to 4. */
+export function unbatchedInstance(rank: number): boolean {
+  return rank >= 2 && rank <= 4;
+}
+
+/** The sources of `from` that `op` uses (undefined when none). */
+function sourcesFor(op: OpName, from: PanelParams['sources']): PanelParams['sources'] {
+  if (!from) return undefined;
+  const kept: Partial<Record<ParamTensorName, NonNullable<PanelParams['sources']>[ParamTensorName]>> = {};
+  for (const name of PARAM_TENSORS_OF[op]) if (from[name]) kept[name] = from[name];
+  return Object.keys(kept).length ? kept : undefined;
+}
+
+/**
+ * How many values a parameter tensor of `op` holds on a tensor of `shape`: C for the per-channel ones,
+ * prod(normalized_shape) for LayerNorm/RMSNorm.
+ */
+export function paramCount(shape: readonly number[], p: PanelParams): number {
+  if (p.op === 'layer' || p.op === 'rms') {
+    const ns = p.normalized_shape ?? (shape.length ? [shape[shape.length - 1]] : []);
+    return ns.reduce((a, b) => a * b, 1);
+  }
+  return channelCount(shape, p);
+}
+
+/**
+ * A file's tensors in the order to offer them for parameter `name`: those whose name ends in it (a
+ * state_dict's "bn1.running_mean") first, then those with the `count` values the op needs; otherwise
+ * the file's order.
+ */
+export function suggestMembers<T extends { readonly selector: string; readonly shape: readonly number[] }>(name: ParamTensorName, tensors: readonly T[], count: number): T[] {
+  const score = (t: T) => {
+    const leaf = t.selector.split(/[./]/).pop() ?? '';
+    const named = leaf === name || (name === 'weight' && leaf === 'gamma') || (name === 'bias' && leaf === 'beta');
+    const fits = t.shape.reduce((a, b) => a * b, 1) === count;
+    return (named ? 2 : 0) + (fits ? 1 : 0);
+  };
+  return tensors.map((t, i) => ({ t, i, s: score(t) })).sort((a, b) => b.s - a.s || a.i - b.i).map((e) => e.t);
 }
 
 /**
@@ -63,6 +106,8 @@ export function paramsForOp(op: OpName, shape: readonly number[], from: Partial<
   const eps = from.eps ?? defaultEps;
   if (eps !== undefined) base.eps = eps;
   if (from.affine !== undefined) base.affine = from.affine;
+  const sources = sourcesFor(op, from.sources);
+  if (sources) base.sources = sources;
   switch (op) {
     case 'batch':
       base.mode = from.mode ?? 'train';
@@ -96,10 +141,14 @@ export function initialParams(shape: readonly number[], setting: DefaultOpSettin
   return paramsForOp(op, shape, given ?? {}, defaultEps);
 }
 
-/** The engine's NormParams for PanelParams on `x`; affine becomes constant weight/bias tensors of the right shape. */
-export function toNormParams(x: Tensor, p: PanelParams): NormParams {
-  const { affine, ...rest } = p;
-  const np: NormParams = { ...rest, normalized_shape: p.normalized_shape ? [...p.normalized_shape] : undefined };
+/**
+ * The engine's NormParams for PanelParams on `x`: affine becomes constant weight/bias tensors of the right
+ * shape; `tensors` (read from PanelParams.sources) take the place of the constant ones and of the running
+ * statistics' defaults.
+ */
+export function toNormParams(x: Tensor, p: PanelParams, tensors: Partial<Record<ParamTensorName, Tensor>> = {}): NormParams {
+  const { affine, sources: _sources, ...rest } = p;
+  const np: NormParams = { ...rest, normalized_shape: p.normalized_shape ? [...p.normalized_shape] : undefined, ...tensors };
   if (!affine) return np;
   const shape = p.op === 'layer' || p.op === 'rms'
     ? [...(p.normalized_shape ?? (x.shape.length ? [x.shape[x.shape.length - 1]] : []))]
@@ -108,7 +157,14 @@ export function toNormParams(x: Tensor, p: PanelParams): NormParams {
   const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
   const fill = (v: number) => tensor(dtype, shape, dtype === 'float64' ? new Float64Array(n).fill(v) : new Float32Array(n).fill(v));
   // RMSNorm has no bias in PyTorch.
-  return p.op === 'rms' ? { ...np, weight: fill(affine.weight) } : { ...np, weight: fill(affine.weight), bias: fill(affine.bias) };
+  const weight = tensors.weight ?? fill(affine.weight);
+  return p.op === 'rms' ? { ...np, weight } : { ...np, weight, bias: tensors.bias ?? fill(affine.bias) };
+}
+
+/** What the panel shows of a parameter tensor read from a file: its label, shape, dtype and summary. */
+export function paramSourceView(label: string, t: Tensor): ParamSourceView {
+  const s = summarize(toFloat64(t), 1);
+  return { label, shape: [...t.shape], dtype: t.dtype, count: s.count, mean: s.mean, std: s.std, min: s.min, max: s.max };
 }
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -132,6 +188,10 @@ export function runningView(out: NormOutput): AnalysisView['running'] {
 
 /** The control an engine message is about, so the panel can show it in place (undefined: the op as a whole). */
 export function fieldOfError(message: string): ParamField | undefined {
+  // a parameter tensor's message starts with its name ("running_var has shape [3], expected [4] ...")
+  const tensorName = /^(weight|bias|running_mean|running_var)\b/.exec(message);
+  if (tensorName) return tensorName[1] as ParamTensorName;
+  if (/set unbatched|unbatched input/.test(message)) return 'unbatched';
   if (/\beps\b/.test(message)) return 'eps';
   if (/momentum/.test(message)) return 'momentum';
   if (/num_groups|groups/.test(message)) return 'groups';

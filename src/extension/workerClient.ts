@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, TensorInfo } from '../protocol/messages';
-import type { LoadRequest, StreamedInfo, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
+import type { LoadRequest, ParamFiles, StreamedInfo, TensorChoice, WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 /** What a request's events carry (the id is the client's business). */
 export type ClientEvent = WorkerEvent extends infer T ? T extends WorkerEvent ? Omit<T, 'id'> : never : never;
@@ -81,9 +81,18 @@ export class WorkerClient {
     throw new Error(`unexpected worker reply ${reply.kind}`);
   }
 
-  /** Phase 1: normalize and take statistics (a streamed tensor reports progress and first pictures to `onEvent`). */
-  async analyze(params: PanelParams, bins: number, onEvent?: (e: ClientEvent) => void): Promise<AnalysisView> {
-    return (await this.expect<'analyzed'>({ kind: 'analyze', params, bins }, 'analyzed', onEvent)).view;
+  /**
+   * Phase 1: normalize and take statistics (a streamed tensor reports progress and first pictures to
+   * `onEvent`); `tensors`: the files of `params.sources`.
+   */
+  async analyze(params: PanelParams, bins: number, onEvent?: (e: ClientEvent) => void, tensors?: ParamFiles): Promise<AnalysisView> {
+    return (await this.expect<'analyzed'>({ kind: 'analyze', params, bins, ...(tensors && { tensors }) }, 'analyzed', onEvent)).view;
+  }
+
+  /** The tensors a file holds (its one tensor with selector '' for .npy), read by `path` or from `bytes`. */
+  async list(req: { name: string; path?: string; bytes?: Uint8Array }): Promise<{ tensors: readonly TensorChoice[]; metadata?: Readonly<Record<string, string>> }> {
+    const r = await this.expect<'listed'>({ kind: 'list', ...req }, 'listed');
+    return { tensors: r.tensors, metadata: r.metadata };
   }
 
   /** Phase 2 of the last analyze: checks and flags. */
@@ -98,8 +107,8 @@ export class WorkerClient {
   }
 
   /** A streamed tensor's last normalized output written to `path` in chunks; resolves with its size in bytes. */
-  async npyToFile(path: string, params: PanelParams, onEvent?: (e: ClientEvent) => void): Promise<number> {
-    return (await this.expect<'npyWritten'>({ kind: 'npy', path, params }, 'npyWritten', onEvent)).bytes;
+  async npyToFile(path: string, params: PanelParams, onEvent?: (e: ClientEvent) => void, tensors?: ParamFiles): Promise<number> {
+    return (await this.expect<'npyWritten'>({ kind: 'npy', path, params, ...(tensors && { tensors }) }, 'npyWritten', onEvent)).bytes;
   }
 
   /**
@@ -136,7 +145,7 @@ export class WorkerClient {
     this.streamed = false;
   }
 
-  private async expect<K extends 'analyzed' | 'checked' | 'npy' | 'npyWritten'>(req: Unnumbered, kind: K, onEvent?: (e: ClientEvent) => void): Promise<Payload<K>> {
+  private async expect<K extends 'analyzed' | 'checked' | 'npy' | 'npyWritten' | 'listed'>(req: Unnumbered, kind: K, onEvent?: (e: ClientEvent) => void): Promise<Payload<K>> {
     const reply = await this.request(req, onEvent);
     if (reply.kind !== kind) throw new Error(`unexpected worker reply ${reply.kind}`);
     return reply as Payload<K>;

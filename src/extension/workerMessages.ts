@@ -3,7 +3,26 @@
  * host: the webview never sees these. Each request carries an id; the worker answers it exactly once.
  */
 import type { DType } from '../engine/dtype';
-import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, PartialNote, TensorInfo } from '../protocol/messages';
+import type { AnalysisView, CheckView, FlagView, PanelParams, ParamChoices, ParamTensorName, PartialNote, TensorInfo } from '../protocol/messages';
+
+/**
+ * Where the worker reads a parameter tensor (PanelParams.sources): a local file it opens itself (`path`: only
+ * the headers and the member's bytes are read) or a file's bytes the host read (shared, not copied).
+ */
+export interface ParamFile {
+  /** Identifies the tensor and the file's version (URI, selector, mtime, size): the worker caches by it. */
+  readonly key: string;
+  /** "file.safetensors#bn1.weight", for messages and the panel. */
+  readonly label: string;
+  /** The file name the format is detected from. */
+  readonly name: string;
+  readonly selector?: string;
+  readonly path?: string;
+  readonly bytes?: Uint8Array;
+}
+
+/** The parameter tensors of a run, by name. */
+export type ParamFiles = Readonly<Partial<Record<ParamTensorName, ParamFile>>>;
 
 /**
  * Read a tensor from a file's bytes (shared, not copied), from a literal's text, or - `path` - from a local
@@ -32,6 +51,17 @@ export interface AnalyzeRequest {
   readonly id: number;
   readonly params: PanelParams;
   readonly bins: number;
+  /** The files of `params.sources`. */
+  readonly tensors?: ParamFiles;
+}
+
+/** The tensors of a file (headers only where the format allows), whatever their number: the member pick of a parameter. */
+export interface ListRequest {
+  readonly kind: 'list';
+  readonly id: number;
+  readonly name: string;
+  readonly path?: string;
+  readonly bytes?: Uint8Array;
 }
 
 /** Phase 2 for the last analyzed parameters: equivalence checks and health flags. */
@@ -50,6 +80,8 @@ export interface NpyRequest {
   readonly path?: string;
   /** Streamed: the parameters to run (default: the last completed run's). */
   readonly params?: PanelParams;
+  /** The files of `params.sources`. */
+  readonly tensors?: ParamFiles;
 }
 
 /**
@@ -69,7 +101,7 @@ export interface TensorChoice {
   readonly dtype: DType;
 }
 
-export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest | AbortRequest;
+export type WorkerRequest = LoadRequest | AnalyzeRequest | ChecksRequest | NpyRequest | AbortRequest | ListRequest;
 
 /** A streamed tensor as the worker opened it. */
 export interface StreamedInfo {
@@ -93,6 +125,7 @@ export type WorkerReply =
   /** `metadata`: a .safetensors file's `__metadata__` (string to string), when it has one. */
   | { readonly id: number; readonly ok: true; readonly kind: 'several'; readonly tensors: readonly TensorChoice[]; readonly metadata?: Readonly<Record<string, string>> }
   | { readonly id: number; readonly ok: true; readonly kind: 'analyzed'; readonly view: AnalysisView }
+  | { readonly id: number; readonly ok: true; readonly kind: 'listed'; readonly tensors: readonly TensorChoice[]; readonly metadata?: Readonly<Record<string, string>> }
   | { readonly id: number; readonly ok: true; readonly kind: 'checked'; readonly checks: readonly CheckView[]; readonly flags: readonly FlagView[]; readonly ms: number }
   | { readonly id: number; readonly ok: true; readonly kind: 'npy'; readonly bytes: Uint8Array }
   | { readonly id: number; readonly ok: true; readonly kind: 'npyWritten'; readonly path: string; readonly bytes: number }

@@ -15,10 +15,43 @@ import type { FlagKind } from '../engine/checks';
 // -------------------------------------------------------------------------------------------------------------
 // Shared shapes
 
+/** The op's tensor-valued parameters that can come from a file. */
+export type ParamTensorName = 'weight' | 'bias' | 'running_mean' | 'running_var';
+export const PARAM_TENSOR_NAMES: readonly ParamTensorName[] = ['weight', 'bias', 'running_mean', 'running_var'];
+/** The parameter tensors each op uses: BatchNorm all four, RMSNorm a weight (no bias), the others weight and bias. */
+export const PARAM_TENSORS_OF: Readonly<Record<OpName, readonly ParamTensorName[]>> = {
+  batch: PARAM_TENSOR_NAMES, layer: ['weight', 'bias'], group: ['weight', 'bias'], instance: ['weight', 'bias'], rms: ['weight'],
+};
+
+/**
+ * A parameter tensor in a file: the file's URI and, for files that hold several, its JSON Pointer or member
+ * name (the CLI's `file#selector`). Only the reference travels and is persisted, never the values.
+ */
+export interface TensorRef {
+  readonly uri: string;
+  readonly selector?: string;
+}
+
+/** "model.safetensors#bn1.weight": the file's name and the selector, as the panel labels a parameter's source. */
+export function tensorRefLabel(ref: TensorRef): string {
+  const path = ref.uri.replace(/[?#].*$/, '');
+  let name = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // not percent-encoded: keep it as it is
+  }
+  return ref.selector ? `${name}#${ref.selector}` : name;
+}
+
+/** The files a parameter tensor may come from (by extension; the format is then detected as for any input). */
+export const PARAM_FILE_EXTENSIONS: readonly string[] = ['npy', 'npz', 'safetensors', 'json'];
+
 /**
  * The op parameters as the panel, the command arguments and the persisted state carry them: the engine's
  * vocabulary (src/engine/params.ts) in its JSON-safe part. `affine` stands for PyTorch's affine=True with a
- * constant weight and bias (PyTorch initialises them to 1 and 0).
+ * constant weight and bias (PyTorch initialises them to 1 and 0); `sources` name files for tensor-valued
+ * parameters, which replace the constant ones (weight/bias) or PyTorch's initial running statistics (0 and 1).
  */
 export interface PanelParams {
   readonly op: OpName;
@@ -31,6 +64,19 @@ export interface PanelParams {
   readonly unbatched?: boolean;
   readonly layout?: 'nchw' | 'nhwc';
   readonly affine?: { readonly weight: number; readonly bias: number };
+  readonly sources?: Readonly<Partial<Record<ParamTensorName, TensorRef>>>;
+}
+
+/** A parameter tensor the run used: where it came from ("file#member"), its shape, dtype and summary. */
+export interface ParamSourceView {
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly count: number;
+  readonly mean: number | null;
+  readonly std: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
 }
 
 /** Where the panel's tensor comes from; persisted so a window reload can re-open it. */
@@ -59,6 +105,11 @@ export interface ParamChoices {
   readonly normalized_shapes: readonly (readonly number[])[];
   /** The same with channels on the last axis (layout 'nhwc'; e.g. features of (batch, tokens, features)). */
   readonly channels_last: { readonly channels: number; readonly groups: readonly number[] };
+  /**
+   * Present when PyTorch takes this rank unbatched (InstanceNorm on (C, L), (C, H, W), (C, D, H, W)): the
+   * channel count then (axis 0).
+   */
+  readonly unbatched_channels?: number;
 }
 
 /** An equivalence check as it travels (infinite differences become null). */
@@ -89,6 +140,8 @@ export interface AnalysisView {
   readonly warnings: readonly string[];
   /** BatchNorm train: the updated running statistics. */
   readonly running?: { readonly mean: readonly number[]; readonly var: readonly number[]; readonly num_batches_tracked: number | null };
+  /** The parameter tensors read from files (PanelParams.sources) for this run. */
+  readonly sources?: Readonly<Partial<Record<ParamTensorName, ParamSourceView>>>;
   /** Time the engine took (normalize + statistics), ms. */
   readonly ms: number;
 }
@@ -199,11 +252,22 @@ export interface NoticeMessage {
   readonly message: string;
 }
 
-export type ToWebview = InitMessage | TensorMessage | BusyMessage | ResultMessage | ProgressMessage | ChecksMessage | ErrorMessage | NoticeMessage;
+/**
+ * The person picked a file (and member) for a parameter tensor (answering PickParamSourceMessage): the
+ * controls take it and run. `shape` when the member pick listed it.
+ */
+export interface ParamSourceMessage {
+  readonly type: 'paramSource';
+  readonly field: ParamTensorName;
+  readonly ref: TensorRef;
+  readonly shape?: readonly number[];
+}
 
-/** The fields of PanelParams a control edits. */
-export type ParamField = 'op' | 'layout' | 'mode' | 'groups' | 'normalized_shape' | 'eps' | 'momentum' | 'affine';
-export const PARAM_FIELDS: readonly ParamField[] = ['op', 'layout', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'affine'];
+export type ToWebview = InitMessage | TensorMessage | BusyMessage | ResultMessage | ProgressMessage | ChecksMessage | ErrorMessage | NoticeMessage | ParamSourceMessage;
+
+/** The fields of PanelParams a control edits (a parameter tensor's name: its file source). */
+export type ParamField = 'op' | 'layout' | 'unbatched' | 'mode' | 'groups' | 'normalized_shape' | 'eps' | 'momentum' | 'affine' | ParamTensorName;
+export const PARAM_FIELDS: readonly ParamField[] = ['op', 'layout', 'unbatched', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'affine', ...PARAM_TENSOR_NAMES];
 
 // -------------------------------------------------------------------------------------------------------------
 // Webview -> host
@@ -250,7 +314,13 @@ export interface RenderedMessage {
   readonly ms: number;
 }
 
-export type FromWebview = ReadyMessage | SetParamsMessage | CancelMessage | ExportMessage | SavePngMessage | RenderedMessage;
+/** "Use a tensor from a file…": the host asks for the file (and member) and answers with ParamSourceMessage. */
+export interface PickParamSourceMessage {
+  readonly type: 'pickParamSource';
+  readonly field: ParamTensorName;
+}
+
+export type FromWebview = ReadyMessage | SetParamsMessage | CancelMessage | ExportMessage | SavePngMessage | RenderedMessage | PickParamSourceMessage;
 
 // -------------------------------------------------------------------------------------------------------------
 // Validation (host side; hand-written, no library)
@@ -319,7 +389,7 @@ function str(v: unknown, where: string, max: number): string {
  */
 export function parsePanelParams(v: unknown, where = 'params'): PanelParams {
   if (!isObj(v)) fail(where, 'an object', v);
-  only(v, where, ['op', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'unbatched', 'layout', 'affine']);
+  only(v, where, ['op', 'mode', 'groups', 'normalized_shape', 'eps', 'momentum', 'unbatched', 'layout', 'affine', 'sources']);
   const out: { -readonly [K in keyof PanelParams]: PanelParams[K] } = { op: oneOf(v.op, `${where}.op`, OPS) };
   if (v.mode !== undefined) out.mode = oneOf(v.mode, `${where}.mode`, ['train', 'eval'] as const);
   if (v.groups !== undefined) out.groups = count(v.groups, `${where}.groups`);
@@ -338,7 +408,38 @@ export function parsePanelParams(v: unknown, where = 'params'): PanelParams {
     only(a, `${where}.affine`, ['weight', 'bias']);
     out.affine = { weight: finite(a.weight, `${where}.affine.weight`), bias: finite(a.bias, `${where}.affine.bias`) };
   }
+  if (v.sources !== undefined) {
+    const s = v.sources;
+    if (!isObj(s)) fail(`${where}.sources`, `an object with some of ${PARAM_TENSOR_NAMES.join(', ')}`, s);
+    only(s, `${where}.sources`, PARAM_TENSOR_NAMES);
+    const sources: Partial<Record<ParamTensorName, TensorRef>> = {};
+    for (const name of PARAM_TENSOR_NAMES) if (s[name] !== undefined) sources[name] = parseTensorRef(s[name], `${where}.sources.${name}`);
+    out.sources = sources;
+  }
   return out;
+}
+
+const MAX_URI = 32768;
+
+/** A URI with a scheme (no length or character tricks: at most MAX_URI characters). */
+function uriOf(v: unknown, where: string): string {
+  const uri = str(v, where, MAX_URI);
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(uri)) fail(where, 'a URI with a scheme', uri);
+  return uri;
+}
+
+/**
+ * Checks a TensorRef: a URI whose path ends in one of PARAM_FILE_EXTENSIONS (so a message cannot point the
+ * host at any other file), and an optional selector.
+ */
+export function parseTensorRef(v: unknown, where = 'ref'): TensorRef {
+  if (!isObj(v)) fail(where, 'an object {uri, selector?}', v);
+  only(v, where, ['uri', 'selector']);
+  const uri = uriOf(v.uri, `${where}.uri`);
+  const path = uri.replace(/[?#].*$/, '');
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  if (!PARAM_FILE_EXTENSIONS.includes(ext)) fail(`${where}.uri`, `a .${PARAM_FILE_EXTENSIONS.join(', .')} file`, uri);
+  return v.selector === undefined ? { uri } : { uri, selector: str(v.selector, `${where}.selector`, MAX_URI) };
 }
 
 /** Checks a SourceRef (persisted state and command arguments). */
@@ -347,9 +448,8 @@ export function parseSourceRef(v: unknown, where = 'source'): SourceRef {
   switch (v.kind) {
     case 'file': {
       only(v, where, ['kind', 'uri', 'selector']);
-      const uri = str(v.uri, `${where}.uri`, 32768);
-      if (!/^[a-z][a-z0-9+.-]*:/i.test(uri)) fail(`${where}.uri`, 'a URI with a scheme', uri);
-      return v.selector === undefined ? { kind: 'file', uri } : { kind: 'file', uri, selector: str(v.selector, `${where}.selector`, 32768) };
+      const uri = uriOf(v.uri, `${where}.uri`);
+      return v.selector === undefined ? { kind: 'file', uri } : { kind: 'file', uri, selector: str(v.selector, `${where}.selector`, MAX_URI) };
     }
     case 'literal':
       only(v, where, ['kind', 'label', 'text']);
@@ -371,7 +471,7 @@ export function parsePersistedState(v: unknown): PersistedState {
 /** Validates one message from the webview; throws ProtocolError saying what is wrong. */
 export function parseFromWebview(v: unknown): FromWebview {
   if (!isObj(v)) fail('message', 'an object', v);
-  const type = oneOf(v.type, 'message.type', ['ready', 'setParams', 'cancel', 'export', 'savePng', 'rendered'] as const);
+  const type = oneOf(v.type, 'message.type', ['ready', 'setParams', 'cancel', 'export', 'savePng', 'rendered', 'pickParamSource'] as const);
   switch (type) {
     case 'ready':
       only(v, type, ['type', 'params']);
@@ -400,6 +500,9 @@ export function parseFromWebview(v: unknown): FromWebview {
         painted: count(v.painted, `${type}.painted`),
         ms: finite(v.ms, `${type}.ms`),
       };
+    case 'pickParamSource':
+      only(v, type, ['type', 'field']);
+      return { type, field: oneOf(v.field, `${type}.field`, PARAM_TENSOR_NAMES) };
     default: {
       const never: never = type;
       return fail('message.type', 'a known type', never);

@@ -1,5 +1,5 @@
 /**
- * Cards: the shape report, one card per equivalence check (two routes, max abs/rel difference, pass/fail),
+ * Cards: the shape report (with the parameter tensors read from files), one card per equivalence check (two routes, max abs/rel difference, pass/fail),
  * the health flags (each pointing to its channel or group) and the engine's warnings.
  */
 import type { AnalysisView, ChecksMessage, FlagView } from '../protocol/messages';
@@ -27,6 +27,9 @@ export function shapeCard(view: AnalysisView): HTMLElement {
     ['statistic groups', `${r.num_stat_groups.toLocaleString('en-US')} of ${r.stat_group_size.toLocaleString('en-US')} elements`],
     ['weight / bias', `${shapeOrDash(r.weight_shape)} / ${shapeOrDash(r.bias_shape)}${view.op.affine ? '' : ' (affine off)'}`],
     ['running stats', shapeOrDash(r.running_shape)],
+    ...(view.sources && Object.keys(view.sources).length
+      ? [['from files', Object.entries(view.sources).map(([name, v]) => `${name}: ${v!.label} ${shapeText(v!.shape)}`).join('; ')] as [string, string]]
+      : []),
     ['output', shapeText(r.output_shape)],
     ['eps', num(view.op.eps)],
     ['computed in', `${view.ms} ms`],

@@ -199,7 +199,7 @@ function handle(msg: ToWebview): void {
       model.tensor = msg;
       model.error = undefined;
       loadError.hidden = true;
-      controls = createControls(msg.choices, msg.params, onParamsChanged);
+      controls = createControls(msg.choices, msg.params, onParamsChanged, (field) => send({ type: 'pickParamSource', field }));
       controlsSlot.replaceChildren(controls.root);
       controlRow.hidden = false;
       renderHead();
@@ -221,7 +221,7 @@ function handle(msg: ToWebview): void {
       model.checks = undefined;
       model.error = undefined;
       if (!sameRun) {
-        controls?.show(msg.params, msg.view.op);
+        controls?.show(msg.params, msg.view.op, msg.view.sources);
         controls?.showError(undefined, undefined);
       }
       staleNote.hidden = true;
@@ -269,6 +269,9 @@ function handle(msg: ToWebview): void {
     case 'notice':
       notice.textContent = msg.message;
       notice.classList.remove('error');
+      return;
+    case 'paramSource':
+      controls?.setSource(msg.field, msg.ref, msg.shape);
       return;
     default: {
       const never: never = msg;

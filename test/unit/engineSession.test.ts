@@ -6,7 +6,7 @@ import { analyze } from '../../src/engine/analyze';
 import { readNpy, writeNpy } from '../../src/engine/formats/npy';
 import { EngineSession } from '../../src/extension/engineSession';
 import { checkView, toNormParams } from '../../src/extension/panelModel';
-import type { WorkerEvent, WorkerReply } from '../../src/extension/workerMessages';
+import type { ParamFile, WorkerEvent, WorkerReply } from '../../src/extension/workerMessages';
 import type { SideStats, Summary } from '../../src/engine/stats';
 import { tensor } from '../../src/engine/tensor';
 import type { AnalysisView, PanelParams } from '../../src/protocol/messages';
@@ -94,6 +94,106 @@ describe('engine session (what the worker runs)', () => {
     assert.deepEqual(bad, { id: 2, ok: false, user: true, message: 'eps must be a finite number >= 0, got -1' });
     const noRun = s.handle({ kind: 'npy', id: 3 });
     assert.ok(!noRun.ok && noRun.user, 'export before a successful run is refused');
+  });
+});
+
+describe('engine session: parameter tensors from files (PanelParams.sources)', () => {
+  // bn_checkpoint.* and the expected values come from PyTorch (make_bn_checkpoint.py): F.batch_norm in eval mode
+  const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'bn_checkpoint_expected.json'), 'utf8'));
+  const input = bytes('bn_input_2x4x3x3.npy');
+  const ckpt = path.join(fixtures, 'bn_checkpoint.safetensors');
+  const ref = (selector: string, file = 'bn_checkpoint.safetensors') => ({ uri: `file:///f/${file}`, selector });
+  const byPath = (selector: string, key = selector): ParamFile => ({ key, label: `bn_checkpoint.safetensors#${selector}`, name: 'bn_checkpoint.safetensors', selector, path: ckpt });
+  const byBytes = (selector: string, file = 'bn_checkpoint.npz'): ParamFile => ({ key: `${file}#${selector}`, label: `${file}#${selector}`, name: file, selector, bytes: bytes(file) });
+  const running: PanelParams = { op: 'batch', mode: 'eval', sources: { running_mean: ref('bn1.running_mean'), running_var: ref('bn1.running_var') } };
+  const affine: PanelParams = { ...running, sources: { ...running.sources, weight: ref('bn1.weight'), bias: ref('bn1.bias') } };
+
+  /** The output equals torch's within the parity tests' atol = rtol = 1e-5, and so do the "after" statistics. */
+  function matchesTorch(s: EngineSession, view: AnalysisView, want: { output: number[]; overall: Record<string, number>; channels: { mean: number; std: number }[] }): void {
+    const y = readNpy(ok(s.handle({ kind: 'npy', id: 9 }), 'npy').bytes).data as Float32Array;
+    assert.equal(y.length, want.output.length);
+    want.output.forEach((v, i) => assert.ok(Math.abs(y[i] - v) <= 1e-5 + 1e-5 * Math.abs(v), `output[${i}]: ${y[i]} vs torch ${v}`));
+    const close = (a: number | null, b: number, what: string) => assert.ok(a !== null && Math.abs(a - b) <= 1e-5 + 1e-5 * Math.abs(b), `${what}: ${a} vs torch ${b}`);
+    const o = view.stats.after.overall;
+    for (const k of ['mean', 'std', 'min', 'max'] as const) close(o[k], want.overall[k], `after ${k}`);
+    want.channels.forEach((c, i) => {
+      close(view.stats.after.channels[i].mean, c.mean, `channel ${i} mean`);
+      close(view.stats.after.channels[i].std, c.std, `channel ${i} std`);
+    });
+  }
+
+  it('runs BatchNorm eval on a checkpoint\'s running statistics read by path, as F.batch_norm does', async () => {
+    const s = new EngineSession();
+    ok(s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: input }), 'loaded');
+    const tensors = { running_mean: byPath('bn1.running_mean'), running_var: byPath('bn1.running_var') };
+    const view = ok(await s.handleAsync({ kind: 'analyze', id: 2, params: running, bins: 10, tensors }), 'analyzed').view;
+    matchesTorch(s, view, expected.eval_running);
+    assert.deepEqual(view.warnings, [], 'no "fresh module" warning: the running statistics are given');
+    const rm = view.sources?.running_mean;
+    assert.deepEqual([rm?.label, rm?.shape, rm?.dtype, rm?.count], ['bn_checkpoint.safetensors#bn1.running_mean', [4], 'float32', 4]);
+    assert.ok(Math.abs(rm!.mean! - (-0.9 + 0.1 + 2.8 + 9.5) / 4) < 1e-6 && Math.abs(rm!.max! - 9.5) < 1e-6);
+  });
+
+  it('takes weight and bias from an .npz given as bytes (the host read it) and replaces the scalar affine', () => {
+    const s = new EngineSession();
+    ok(s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: input }), 'loaded');
+    const tensors = { running_mean: byBytes('bn1.running_mean'), running_var: byBytes('bn1.running_var'), weight: byBytes('bn1.weight'), bias: byBytes('bn1.bias') };
+    // the scalar γ = 7 is replaced by the file's weight (and β by its bias)
+    const view = ok(s.handle({ kind: 'analyze', id: 2, params: { ...affine, affine: { weight: 7, bias: 7 } }, bins: 10, tensors }), 'analyzed').view;
+    matchesTorch(s, view, expected.eval_affine);
+    assert.equal(view.op.affine, true);
+    assert.deepEqual(Object.keys(view.sources ?? {}), ['weight', 'bias', 'running_mean', 'running_var']);
+  });
+
+  it('refuses a wrong shape in the engine\'s words before reading the member, and a missing member naming the parameter', async () => {
+    const s = new EngineSession();
+    ok(s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: input }), 'loaded');
+    const wrong = await s.handleAsync({ kind: 'analyze', id: 2, params: { op: 'batch', sources: { weight: ref('head.weight') } }, bins: 10, tensors: { weight: byPath('head.weight') } });
+    assert.deepEqual(wrong, { id: 2, ok: false, user: true, message: 'weight has shape [8], expected [4] (one per channel, C=4)' });
+    const conv = s.handle({ kind: 'analyze', id: 3, params: { op: 'group', groups: 2, sources: { bias: ref('conv1.weight', 'bn_checkpoint.npz') } }, bins: 10, tensors: { bias: byBytes('conv1.weight') } });
+    assert.deepEqual(conv, { id: 3, ok: false, user: true, message: 'bias has shape [4, 4, 3, 3], expected [4] (one per channel, C=4)' });
+    const missing = await s.handleAsync({ kind: 'analyze', id: 4, params: running, bins: 10, tensors: { running_mean: byPath('bn2.running_mean'), running_var: byPath('bn1.running_var') } });
+    assert.ok(!missing.ok && missing.user && /^running_mean: bn_checkpoint\.safetensors#bn2\.running_mean: .*bn2\.running_mean/.test(missing.message), JSON.stringify(missing));
+    const gone = await s.handleAsync({ kind: 'analyze', id: 5, params: running, bins: 10, tensors: { running_mean: { ...byPath('x'), key: 'gone', path: path.join(fixtures, 'gone.safetensors') } } });
+    assert.ok(!gone.ok && gone.user && /^running_mean: bn_checkpoint\.safetensors#x: no such file \(FileNotFound\)$/.test(gone.message), JSON.stringify(gone));
+    // the session still runs afterwards
+    ok(await s.handleAsync({ kind: 'analyze', id: 6, params: running, bins: 10, tensors: { running_mean: byPath('bn1.running_mean'), running_var: byPath('bn1.running_var') } }), 'analyzed');
+  });
+
+  it('lists a file\'s tensors for the member pick, from headers by path or from bytes', async () => {
+    const s = new EngineSession();
+    const listed = ok(await s.handleAsync({ kind: 'list', id: 1, name: 'bn_checkpoint.safetensors', path: ckpt }), 'listed');
+    assert.deepEqual(listed.tensors.map((t) => [t.selector, t.shape]), [
+      ['conv1.weight', [4, 4, 3, 3]], ['bn1.weight', [4]], ['bn1.bias', [4]], ['bn1.running_mean', [4]], ['bn1.running_var', [4]],
+      ['bn1.num_batches_tracked', []], ['head.weight', [8]]]);
+    assert.deepEqual(listed.metadata, { format: 'pt' });
+    const npz = ok(s.handle({ kind: 'list', id: 2, name: 'bn_checkpoint.npz', bytes: bytes('bn_checkpoint.npz') }), 'listed');
+    assert.equal(npz.tensors.length, 7);
+    const one = ok(await s.handleAsync({ kind: 'list', id: 3, name: 'bn_input_2x4x3x3.npy', path: path.join(fixtures, 'bn_input_2x4x3x3.npy') }), 'listed');
+    assert.deepEqual(one.tensors, [{ selector: '', shape: [2, 4, 3, 3], dtype: 'float32' }]);
+  });
+
+  it('gives a streamed tensor the same parameter tensors', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-params-'));
+    try {
+      const file = path.join(tmp, 'x.npy');
+      fs.writeFileSync(file, input);
+      const s = new EngineSession();
+      const loaded = ok(await s.handleAsync({ kind: 'load', id: 1, label: 'x', name: 'x.npy', path: file, budgetMB: 0.004 }), 'loaded');
+      assert.ok(loaded.info.streamed);
+      const tensors = { running_mean: byPath('bn1.running_mean'), running_var: byPath('bn1.running_var'), weight: byPath('bn1.weight'), bias: byPath('bn1.bias') };
+      const view = ok(await s.handleAsync({ kind: 'analyze', id: 2, params: affine, bins: 10, tensors }), 'analyzed').view;
+      const out = path.join(tmp, 'y.npy');
+      ok(await s.handleAsync({ kind: 'npy', id: 3, path: out, params: affine, tensors }), 'npyWritten');
+      const y = readNpy(new Uint8Array(fs.readFileSync(out))).data as Float32Array;
+      const want = expected.eval_affine;
+      want.output.forEach((v: number, i: number) => assert.ok(Math.abs(y[i] - v) <= 1e-5 + 1e-5 * Math.abs(v), `output[${i}]`));
+      assert.ok(Math.abs(view.stats.after.overall.mean! - want.overall.mean) <= 1e-5 + 1e-5 * Math.abs(want.overall.mean));
+      assert.equal(view.sources?.weight?.label, 'bn_checkpoint.safetensors#bn1.weight');
+      await s.closeStream();
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -36,6 +36,43 @@ describe('panel exports', () => {
     assert.match(torchSnippet(run([3, 8], { op: 'batch' }), { op: 'batch' }), /BatchNorm1d\(8,/);
   });
 
+  it('loads parameter tensors from their files in the snippet, and records them in the CSV and JSON', () => {
+    const sources = {
+      running_mean: { uri: 'file:///w/bn.safetensors', selector: 'bn1.running_mean' },
+      weight: { uri: 'file:///w/p.json', selector: '/bn1/weight' },
+      bias: { uri: 'file:///w/b.npz', selector: 'bn1.bias' },
+    };
+    const params: PanelParams = { op: 'batch', mode: 'eval', affine: { weight: 2, bias: 0.5 }, sources };
+    const view: AnalysisView = {
+      ...run([2, 4, 3, 3], { op: 'batch', mode: 'eval', affine: { weight: 2, bias: 0.5 } }),
+      sources: {
+        running_mean: { label: 'bn.safetensors#bn1.running_mean', shape: [4], dtype: 'float32', count: 4, mean: 0.5, std: 0.25, min: 0, max: 1 },
+        weight: { label: 'p.json#/bn1/weight', shape: [4], dtype: 'float64', count: 4, mean: 1, std: 0, min: 1, max: 1 },
+        bias: { label: 'b.npz#bn1.bias', shape: [1, 4, 1, 1], dtype: 'float32', count: 4, mean: 0, std: 0, min: 0, max: 0 },
+      },
+    };
+    const py = torchSnippet(view, params, 'x.npy', { running_mean: 'bn.safetensors', weight: 'p.json', bias: '/data/b.npz' });
+    assert.match(py, /^import json\nimport numpy as np\nimport torch\nimport safetensors\.numpy\n\ndef from_json\(path, pointer\):/);
+    assert.match(py, /BatchNorm2d\(4, eps=1e-05, momentum=0\.1, affine=True\)\.double\(\)\nwith torch\.no_grad\(\):\n/);
+    assert.ok(!/fill_/.test(py), 'the files replace the scalar γ and β');
+    assert.match(py, /\n    norm\.weight\.copy_\(torch\.as_tensor\(from_json\("p\.json", "\/bn1\/weight"\)\)\.reshape\(norm\.weight\.shape\)\)  # p\.json#\/bn1\/weight\n/);
+    assert.match(py, /\n    norm\.bias\.copy_\(torch\.as_tensor\(np\.load\("\/data\/b\.npz"\)\["bn1\.bias"\]\)\.reshape\(norm\.bias\.shape\)\)/);
+    assert.match(py, /\n    norm\.running_mean\.copy_\(torch\.as_tensor\(safetensors\.numpy\.load_file\("bn\.safetensors"\)\["bn1\.running_mean"\]\)\.reshape\(norm\.running_mean\.shape\)\)/);
+    assert.match(py, /\nnorm\.eval\(\)[^\n]*\ny = norm\(x\)\n$/);
+    // a file for the weight only: γ from the file, β still the scalar
+    const half = torchSnippet(view, { ...params, sources: { weight: sources.weight } }, 'x.npy', { weight: 'p.json' });
+    assert.match(half, /with torch\.no_grad\(\):\n    norm\.bias\.fill_\(0\.5\)\n    norm\.weight\.copy_/);
+    const csv = statsCsv(view).trimEnd().split('\n');
+    assert.deepEqual(csv.slice(-3), [
+      'param,weight,,p.json#/bn1/weight,4,1,0,1,1,0,0',
+      'param,bias,,b.npz#bn1.bias,4,0,0,0,0,0,0',
+      'param,running_mean,,bn.safetensors#bn1.running_mean,4,0.5,0.25,0,1,0,0',
+    ]);
+    const j = JSON.parse(statsJson('x.npy', params, view));
+    assert.deepEqual(j.params.sources, sources);
+    assert.deepEqual(j.sources.bias.shape, [1, 4, 1, 1]);
+  });
+
   it('writes one CSV row per side, overall, group and channel', () => {
     const view = run([2, 4, 3, 3], { op: 'group', groups: 2 });
     const lines = statsCsv(view).trimEnd().split('\n');
