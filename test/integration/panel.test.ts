@@ -11,6 +11,7 @@ import { readNpy, writeNpy } from '../../src/engine/formats/npy';
 import { tensor } from '../../src/engine/tensor';
 import type { NormScopeApi } from '../../src/extension/api';
 import type { PanelProbe } from '../../src/extension/panel';
+import type { AnalysisView, FromWebview, ResultMessage } from '../../src/protocol/messages';
 import { NORMALIZE_COMMAND, activateNormScope, openPanel } from './panels';
 
 const repo = path.resolve(__dirname, '../../..');
@@ -180,6 +181,123 @@ describe('Normalize tensor (panel)', function () {
     await panel.receive({ type: 'savePng', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' });
     assert.deepEqual([...fs.readFileSync(png.fsPath).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('parameters from files', () => {
+    // F.batch_norm(x, running_mean, running_var[, weight, bias], training=False) by PyTorch (make_bn_checkpoint.py)
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'bn_checkpoint_expected.json'), 'utf8'));
+    const input = vscode.Uri.file(path.join(fixtures, 'bn_input_2x4x3x3.npy')).toString();
+    const checkpoint = vscode.Uri.file(path.join(fixtures, 'bn_checkpoint.safetensors')).toString();
+    /** Within the parity tests' tolerance (atol = rtol = 1e-5). */
+    const close = (a: number | null, b: number) => a !== null && Math.abs(a - b) <= 1e-5 + 1e-5 * Math.abs(b);
+
+    function matchesTorch(view: AnalysisView, want: { overall: Record<string, number>; channels: { mean: number; std: number }[] }): void {
+      const o = view.stats.after.overall;
+      for (const k of ['mean', 'std', 'min', 'max'] as const) assert.ok(close(o[k], want.overall[k]), `after ${k}: ${o[k]} vs torch ${want.overall[k]}`);
+      want.channels.forEach((c, i) => {
+        const got = view.stats.after.channels[i];
+        assert.ok(close(got.mean, c.mean) && close(got.std, c.std), `channel ${i}: ${got.mean}/${got.std} vs torch ${c.mean}/${c.std}`);
+      });
+    }
+
+    /** The next result whose parameters take `names` from files (the webview sends them after a pick). */
+    async function resultWith(panel: PanelProbe, names: string[]): Promise<ResultMessage> {
+      for (;;) {
+        const r = await panel.next('result');
+        if (names.every((n) => r.view.sources?.[n as 'weight'])) return r;
+      }
+    }
+
+    it('takes running_mean and running_var from a checkpoint through the member pick and the webview: F.batch_norm eval\'s statistics', async () => {
+      const panel = await open({ uri: input, params: { op: 'batch', mode: 'eval' } });
+      await panel.next('rendered', { past: true });
+      const first = await panel.next('result', { past: true });
+      assert.match(first.view.warnings.join('\n'), /running_mean=0 and running_var=1/);
+      const offered: string[][] = [];
+      api.setTensorPick(async (_label, tensors) => {
+        offered.push(tensors.map((t) => t.selector));
+        return offered.length === 1 ? 'bn1.running_mean' : 'bn1.running_var';
+      });
+      // what "from a file…" does after the open dialog; the real webview takes the reference and runs with it
+      let result = resultWith(panel, ['running_mean']);
+      await panel.chooseParamFile('running_mean', checkpoint);
+      await result;
+      result = resultWith(panel, ['running_mean', 'running_var']);
+      await panel.chooseParamFile('running_var', checkpoint);
+      const r = await result;
+      // the pick offers the members named like the parameter first, then those of C = 4 values
+      assert.deepEqual(offered[0].slice(0, 2), ['bn1.running_mean', 'bn1.weight']);
+      assert.equal(offered[1][0], 'bn1.running_var');
+      assert.deepEqual(offered[0].slice().sort(), ['bn1.bias', 'bn1.num_batches_tracked', 'bn1.running_mean', 'bn1.running_var', 'bn1.weight', 'conv1.weight', 'head.weight']);
+      // only the references crossed from the webview, never values
+      const sent = panel.received.filter((m) => m.type === 'setParams').pop();
+      assert.deepEqual(sent?.type === 'setParams' && sent.params.sources, {
+        running_mean: { uri: checkpoint, selector: 'bn1.running_mean' }, running_var: { uri: checkpoint, selector: 'bn1.running_var' },
+      });
+      matchesTorch(r.view, expected.eval_running);
+      assert.deepEqual(r.view.warnings, []);
+      assert.deepEqual([r.view.sources?.running_var?.label, r.view.sources?.running_var?.shape], ['bn_checkpoint.safetensors#bn1.running_var', [4]]);
+      // the exports say where the parameters came from
+      await panel.receive({ type: 'export', format: 'stats-json' });
+      await panel.receive({ type: 'export', format: 'snippet' });
+      const [json, snippet] = panel.exports.slice(-2).map((e) => e.text ?? '');
+      assert.equal(JSON.parse(json).params.sources.running_var.selector, 'bn1.running_var');
+      assert.match(snippet, /norm\.running_var\.copy_\(torch\.as_tensor\(safetensors\.numpy\.load_file\("bn_checkpoint\.safetensors"\)\["bn1\.running_var"\]\)/);
+      // the webview drew it (with the chips: the shape report lists the files)
+      const drawn = (m: FromWebview) => m.type === 'rendered' && m.requestId === r.requestId && m.painted === m.charts;
+      while (!panel.received.some(drawn)) await panel.next('rendered');
+    });
+
+    it('explains a weight of the wrong shape once, next to the weight, and runs again when it is cleared', async () => {
+      const panel = await open({ uri: input, params: { op: 'batch', mode: 'eval' } });
+      await panel.next('rendered', { past: true });
+      api.setTensorPick(async () => 'head.weight');
+      const error = panel.next('error');
+      const errorsBefore = panel.sent.filter((m) => m.type === 'error').length;
+      await panel.chooseParamFile('weight', checkpoint);
+      const e = await error;
+      assert.deepEqual([e.scope, e.field, e.message], ['params', 'weight', 'weight has shape [8], expected [4] (one per channel, C=4)']);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(panel.sent.filter((m) => m.type === 'error').length, errorsBefore + 1, 'one message');
+      // × (the webview sends the parameters without the file): the op runs again
+      const result = panel.next('result');
+      await panel.receive({ type: 'setParams', requestId: 50, params: { op: 'batch', mode: 'eval' } });
+      assert.equal((await result).view.sources, undefined);
+    });
+
+    it('restores a panel with its parameter files (command argument or persisted state) and uses weight and bias too', async () => {
+      const ref = (selector: string) => ({ uri: checkpoint, selector });
+      const sources = { weight: ref('bn1.weight'), bias: ref('bn1.bias'), running_mean: ref('bn1.running_mean'), running_var: ref('bn1.running_var') };
+      const panel = await open({ uri: input, params: { op: 'batch', mode: 'eval', sources } });
+      const r = await panel.next('result', { past: true });
+      assert.deepEqual(r.params.sources, sources);
+      matchesTorch(r.view, expected.eval_affine);
+      const saved = path.join(os.tmpdir(), `normscope-bn-${process.pid}.npy`);
+      api.setSaveDialog(async () => vscode.Uri.file(saved));
+      await panel.receive({ type: 'export', format: 'npy' });
+      const y = readNpy(new Uint8Array(fs.readFileSync(saved))).data as Float32Array;
+      expected.eval_affine.output.forEach((v: number, i: number) => assert.ok(close(y[i], v), `output[${i}]: ${y[i]} vs torch ${v}`));
+      fs.rmSync(saved, { force: true });
+      // a missing file is one message next to its parameter
+      const error = panel.next('error');
+      await panel.receive({ type: 'setParams', requestId: 7, params: { op: 'batch', mode: 'eval', sources: { running_var: { uri: vscode.Uri.file(path.join(fixtures, 'gone.npz')).toString() } } } });
+      assert.deepEqual(await error.then((e) => [e.field, e.message]), ['running_var', 'running_var: gone.npz: no such file (FileNotFound)']);
+    });
+
+    it('offers unbatched input to InstanceNorm on (C, L) and runs it as PyTorch does', async () => {
+      api.setTensorPick(async () => '/a');
+      const panel = await open({ uri: vscode.Uri.file(path.join(fixtures, 'two_tensors.json')).toString(), op: 'instance' });
+      const t = await panel.next('tensor', { past: true });
+      assert.equal(t.choices.unbatched_channels, 2);
+      const e = await panel.next('error', { past: true });
+      assert.deepEqual([e.field, e.message], ['unbatched', 'expected 3D, 4D or 5D input (got 2D input); for unbatched (C, L) input set unbatched']);
+      const result = panel.next('result');
+      await panel.receive({ type: 'setParams', requestId: 8, params: { op: 'instance', unbatched: true } });
+      const r = await result;
+      assert.deepEqual([r.view.op.unbatched, r.view.shape_report.canonical_shape, r.view.stats.after.channels.length], [true, [1, 2, 3], 2]);
+      // each row of [[1, 2, 3], [4, 5, 7]] normalized on its own: means 0
+      for (const c of r.view.stats.after.channels) assert.ok(Math.abs(c.mean!) < 1e-6);
+    });
   });
 
   it('opens .npy files in the read-only NormScope editor with the same view', async () => {
