@@ -42,7 +42,7 @@ export function statsCsv(view: AnalysisView): string {
   side('after', view.stats.after);
   for (const name of PARAM_TENSOR_NAMES) {
     const s = view.sources?.[name];
-    if (s) lines.push(row('param', name, '', s.label, { ...s, nan: 0, inf: 0 }));
+    if (s) lines.push(row('param', name, '', s.label, s));
   }
   return lines.join('\n') + '\n';
 }

@@ -603,8 +603,8 @@ export class NormPanel implements PanelProbe {
       label = name;
       if ((await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
       const listing = await this.client.list(uri.scheme === 'file' ? { name, path: uri.fsPath } : { name, bytes: await vscode.workspace.fs.readFile(uri) });
-      let chosen: TensorChoice | undefined = listing.tensors.length === 1 ? listing.tensors[0] : undefined;
       if (listing.tensors.length === 0) throw new LoadError('the file holds no tensor');
+      let chosen: TensorChoice | undefined = listing.tensors.length === 1 ? listing.tensors[0] : undefined;
       if (!chosen) {
         // the member pick of "Normalize tensor", the likeliest members first
         const params = this.currentParams ?? this.tensorMsg?.params;

@@ -163,8 +163,8 @@ export function toNormParams(x: Tensor, p: PanelParams, tensors: Partial<Record<
 
 /** What the panel shows of a parameter tensor read from a file: its label, shape, dtype and summary. */
 export function paramSourceView(label: string, t: Tensor): ParamSourceView {
-  const s = summarize(toFloat64(t), 1);
-  return { label, shape: [...t.shape], dtype: t.dtype, count: s.count, mean: s.mean, std: s.std, min: s.min, max: s.max };
+  const { histogram: _histogram, ...summary } = summarize(toFloat64(t), 1);
+  return { label, shape: [...t.shape], dtype: t.dtype, ...summary };
 }
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);

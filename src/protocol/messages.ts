@@ -9,7 +9,7 @@
  */
 import type { DType } from '../engine/dtype';
 import type { OpName, ResolvedParams, ShapeReport } from '../engine/params';
-import type { SideStats } from '../engine/stats';
+import type { SideStats, Summary } from '../engine/stats';
 import type { FlagKind } from '../engine/checks';
 
 // -------------------------------------------------------------------------------------------------------------
@@ -68,15 +68,10 @@ export interface PanelParams {
 }
 
 /** A parameter tensor the run used: where it came from ("file#member"), its shape, dtype and summary. */
-export interface ParamSourceView {
+export interface ParamSourceView extends Summary {
   readonly label: string;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly count: number;
-  readonly mean: number | null;
-  readonly std: number | null;
-  readonly min: number | null;
-  readonly max: number | null;
 }
 
 /** Where the panel's tensor comes from; persisted so a window reload can re-open it. */

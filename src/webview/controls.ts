@@ -121,7 +121,7 @@ export function createControls(
   } satisfies Record<ParamField, HTMLElement>;
   unbatched.id = 'control-unbatched';
   unbatched.setAttribute('aria-describedby', 'error-unbatched');
-  if (choices.unbatched_channels !== undefined) unbatchedLabel.textContent = ` unbatched (C=${choices.unbatched_channels} on axis 0)`;
+  unbatchedLabel.textContent = choices.unbatched_channels !== undefined ? ` unbatched (C=${choices.unbatched_channels} on axis 0)` : ' unbatched';
   fields.groups.insertBefore(groupsHint, fields.groups.lastChild);
   affine.id = 'control-affine';
   affine.setAttribute('aria-describedby', 'error-affine');
@@ -160,6 +160,10 @@ export function createControls(
 
   function layout(o: OpName): void {
     fields.unbatched.hidden = !(unbatched.checked || (o === 'instance' && choices.unbatched_channels !== undefined));
+    // unbatched input has its channels on axis 0
+    layoutSelect.options[0].text = unbatched.checked
+      ? `axis 0${choices.unbatched_channels !== undefined ? ` (${choices.unbatched_channels})` : ''}`
+      : `axis 1 (${choices.channels})`;
     fields.layout.hidden = choices.normalized_shapes.length < 2;
     fields.mode.hidden = o !== 'batch';
     fields.momentum.hidden = o !== 'batch';

@@ -46,9 +46,9 @@ describe('panel exports', () => {
     const view: AnalysisView = {
       ...run([2, 4, 3, 3], { op: 'batch', mode: 'eval', affine: { weight: 2, bias: 0.5 } }),
       sources: {
-        running_mean: { label: 'bn.safetensors#bn1.running_mean', shape: [4], dtype: 'float32', count: 4, mean: 0.5, std: 0.25, min: 0, max: 1 },
-        weight: { label: 'p.json#/bn1/weight', shape: [4], dtype: 'float64', count: 4, mean: 1, std: 0, min: 1, max: 1 },
-        bias: { label: 'b.npz#bn1.bias', shape: [1, 4, 1, 1], dtype: 'float32', count: 4, mean: 0, std: 0, min: 0, max: 0 },
+        running_mean: { label: 'bn.safetensors#bn1.running_mean', shape: [4], dtype: 'float32', count: 4, mean: 0.5, std: 0.25, min: 0, max: 1, nan: 0, inf: 0 },
+        weight: { label: 'p.json#/bn1/weight', shape: [4], dtype: 'float64', count: 4, mean: 1, std: 0, min: 1, max: 1, nan: 0, inf: 0 },
+        bias: { label: 'b.npz#bn1.bias', shape: [1, 4, 1, 1], dtype: 'float32', count: 4, mean: 0, std: 0, min: 0, max: 0, nan: 1, inf: 0 },
       },
     };
     const py = torchSnippet(view, params, 'x.npy', { running_mean: 'bn.safetensors', weight: 'p.json', bias: '/data/b.npz' });
@@ -65,7 +65,7 @@ describe('panel exports', () => {
     const csv = statsCsv(view).trimEnd().split('\n');
     assert.deepEqual(csv.slice(-3), [
       'param,weight,,p.json#/bn1/weight,4,1,0,1,1,0,0',
-      'param,bias,,b.npz#bn1.bias,4,0,0,0,0,0,0',
+      'param,bias,,b.npz#bn1.bias,4,0,0,0,0,1,0',
       'param,running_mean,,bn.safetensors#bn1.running_mean,4,0.5,0.25,0,1,0,0',
     ]);
     const j = JSON.parse(statsJson('x.npy', params, view));

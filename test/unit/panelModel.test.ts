@@ -104,7 +104,7 @@ describe('panel model', () => {
     assert.equal(paramCount([2, 4, 3, 3], { op: 'layer', normalized_shape: [3, 3] }), 9);
     assert.equal(paramCount([6, 10], { op: 'instance', unbatched: true }), 6);
     const v = paramSourceView('m.npz#w', tensor('float32', [2], new Float32Array([1, 3])));
-    assert.deepEqual(v, { label: 'm.npz#w', shape: [2], dtype: 'float32', count: 2, mean: 2, std: 1, min: 1, max: 3 });
+    assert.deepEqual(v, { label: 'm.npz#w', shape: [2], dtype: 'float32', count: 2, mean: 2, std: 1, min: 1, max: 3, nan: 0, inf: 0 });
   });
 
   it('names the control an engine message is about', () => {
