@@ -12,7 +12,7 @@ import { analyze, tensorStats } from '../engine/analyze';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { writeNpy } from '../engine/formats/npy';
 import { defaultThreads } from '../node/pool';
-import { cliEngine } from './kernels';
+import { cliKernels } from './kernels';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, threadsFromFlags } from './args';
 import { readInput, readListing, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -72,7 +72,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   if (bins !== undefined && (bins < 1 || bins > 10000)) throw new NormScopeError(`--bins: expected 1..10000, got ${bins}`);
   const threads = threadsFromFlags(f, defaultThreads());
   // the kernel threads start now, while the input is read
-  const engine = cliEngine(threads);
+  const kernels = cliKernels(threads);
 
   const load = { bfloat16V2: f['bfloat16-v2'] };
   if (command === 'stats') {
@@ -81,7 +81,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   }
   const x = readInput(input, load);
   if (command === 'stats') {
-    const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins, engine.sideStats);
+    const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins, kernels);
     const o = stats.overall;
     const nb = notebookSource(input); // .ipynb: which candidate of the cell, and the others
     if (f.json) {
@@ -94,12 +94,12 @@ function run(argv: readonly string[], out: (s: string) => void): number {
 
   if (command === 'check') {
     const p = paramsFromFlags(f, readParam, x.shape.length >= 2 && x.shape.length <= 5 ? 'batch' : 'layer');
-    const run = engine.normalize;
+    const run = (y: typeof x, q: typeof p) => kernels.normalize(y, q);
     const result = run(x, p);
     const checks = equivalenceChecks(x, p, run);
-    const before = tensorStats(x, p, 1, engine.sideStats);
-    const after = tensorStats(result.output, p, 1, engine.sideStats);
-    const flags = healthFlags(x, p, result, before, after, run, engine.sideStats);
+    const before = tensorStats(x, p, 1, kernels);
+    const after = tensorStats(result.output, p, 1, kernels);
+    const flags = healthFlags(x, p, result, before, after, run, (v, l, b, g) => kernels.sideStats(v, l, b, g));
     const report = { input: { shape: x.shape, dtype: x.dtype }, op: result.resolved, shape_report: result.shapeReport, checks, flags, warnings: result.warnings };
     out(f.json ? JSON.stringify(report) : formatAnalysis(input, { ...report, stats: undefined }));
     return checks.every((c) => c.pass) ? 0 : 3;
@@ -108,7 +108,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   // normalize
   if (f.op === undefined) throw new NormScopeError('normalize: --op is required: one of batch, layer, group, instance, rms');
   const p = paramsFromFlags(f, readParam);
-  const a = analyze(x, p, { bins, ...engine });
+  const a = analyze(x, p, { bins, kernels });
   if (f.out) writeOutput(f.out, writeNpy(a.result.output));
   if (f['running-mean-out']) {
     if (!a.result.running_mean) throw new NormScopeError('--running-mean-out: only BatchNorm in train mode updates running statistics');

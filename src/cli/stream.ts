@@ -19,8 +19,7 @@ import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '
 import { Tensor, tensor } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
 import { defaultThreads } from '../node/pool';
-import { chunkKernels } from '../engine/streamKernels';
-import { cliChunkKernels, cliKernels } from './kernels';
+import { cliKernels } from './kernels';
 import { FLAG_OPTIONS, FlagValues, paramsFromFlags, parseCount, parseNumber, threadsFromFlags } from './args';
 import { cliWording, readParam, writeOutput } from './io';
 import { formatListing, listingJson } from './listing';
@@ -106,7 +105,7 @@ export async function runStreamed(
       try {
         if (command === 'stats') {
           const chunkElements = chunkElementsFor(itemSize(src.dtype), budget);
-          const kernels = cliChunkKernels(threadsFromFlags(f, defaultThreads()));
+          const kernels = cliKernels(threadsFromFlags(f, defaultThreads()));
           const { stats, info } = await inFile(streamStats(src, { chunkElements, bins, unbatched: f.unbatched, layout, onProgress, kernels }));
           progress?.done();
           const o = stats.overall;
@@ -170,13 +169,7 @@ async function normalizeStreamed(
   };
   let r;
   try {
-    const fast = cliKernels(threadsFromFlags(f, defaultThreads()));
-    r = await inFile(streamNormalize(src, p, write, {
-      chunkElements, bins, onProgress,
-      normalize: fast ? (x, q) => fast.normalize(x, q) : undefined,
-      release: fast ? (t) => fast.release(t) : undefined,
-      kernels: fast ? chunkKernels(fast.fast) : undefined,
-    }));
+    r = await inFile(streamNormalize(src, p, write, { chunkElements, bins, onProgress, kernels: cliKernels(threadsFromFlags(f, defaultThreads())) }));
     await writer?.close();
   } catch (e) {
     if (writer) {

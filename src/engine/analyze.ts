@@ -6,31 +6,17 @@
 import { DType } from './dtype';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { Tensor, toComputeArray } from './tensor';
-import { normalize } from './ops';
-import { ChannelLayout, channelLayout, DEFAULT_BINS, sideStats, SideStats } from './stats';
+import { ChannelLayout, channelLayout, DEFAULT_BINS, SideStats } from './stats';
 import { CheckResult, equivalenceChecks, Flag, healthFlags } from './checks';
+import { Kernels, tsKernels } from './kernels';
 
 export interface AnalyzeOptions {
   /** Histogram bins per side (default 50). */
   readonly bins?: number;
   /** Run the equivalence checks (several more op runs). Default true. */
   readonly checks?: boolean;
-  /** Runs the op and the checks' ops: `normalize` (TypeScript kernels) by default; the CLI passes the fast kernels'. */
-  readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
-  /**
-   * Runs the op and takes both sides' statistics at once (the fast kernels' `normalizeWithStats`); when given,
-   * the main run uses it instead of `normalize` and two `sideStats`. A result without `stats` gets the others'.
-   */
-  readonly normalizeWithStats?: (x: Tensor, p: NormParams, spec: StatsRequest) => NormOutput & { readonly stats?: { readonly before?: SideStats; readonly after: SideStats } };
-  /** One side's statistics: stats.ts `sideStats` by default; the fast kernels' `sideStats` gives the same. */
-  readonly sideStats?: (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats;
-}
-
-/** What `analyze` takes statistics of: the channel layout of the input's shape, the bins and the groups. */
-export interface StatsRequest {
-  readonly layout: ChannelLayout;
-  readonly bins: number;
-  readonly groups: readonly (readonly [number, number])[];
+  /** The kernels the op, the checks' ops and the statistics run on (default `tsKernels`; the CLI passes its pool). */
+  readonly kernels?: Kernels;
 }
 
 export interface Analysis {
@@ -61,34 +47,27 @@ export function groupRanges(channels: number, p: NormParams): [number, number][]
 }
 
 /**
- * Statistics of one tensor with channels as `p` defines them (for `normscope stats` and hovers); `stats` is
- * stats.ts `sideStats` by default, or the fast kernels' (same results).
+ * Statistics of one tensor with channels as `p` defines them (for `normscope stats` and hovers), on `kernels`
+ * (the TypeScript kernels by default; any `Kernels` gives the same results).
  */
 export function tensorStats(
   x: Tensor, p: Pick<NormParams, 'unbatched' | 'layout'> = {}, bins = DEFAULT_BINS,
-  stats: NonNullable<AnalyzeOptions['sideStats']> = sideStats,
+  kernels: Pick<Kernels, 'sideStats'> = tsKernels,
 ): SideStats {
-  return stats(toComputeArray(x), channelLayout(x.shape, channelAxis(x.shape, p)), bins, []);
+  return kernels.sideStats(toComputeArray(x), channelLayout(x.shape, channelAxis(x.shape, p)), bins, []);
 }
 
 /** Runs `p` on `x` and gathers statistics, checks and flags. Throws NormScopeError for bad input or params. */
 export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): Analysis {
   const bins = opts.bins ?? DEFAULT_BINS;
-  const run = opts.normalize ?? normalize;
-  const stats = opts.sideStats ?? sideStats;
+  const k = opts.kernels ?? tsKernels;
+  const run = (y: Tensor, q: NormParams): NormOutput => k.normalize(y, q);
+  const stats = (v: ArrayLike<number>, l: ChannelLayout, b: number, g: readonly (readonly [number, number])[]): SideStats => k.sideStats(v, l, b, g);
   const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
-  let result: NormOutput;
-  let fused: { readonly before?: SideStats; readonly after: SideStats } | undefined;
-  if (opts.normalizeWithStats) {
-    const { stats: s, ...out } = opts.normalizeWithStats(x, p, { layout, bins, groups });
-    result = out;
-    fused = s;
-  } else {
-    result = run(x, p);
-  }
-  const before = fused?.before ?? stats(toComputeArray(x), layout, bins, groups);
-  const after = fused?.after ?? stats(toComputeArray(result.output), layout, bins, groups);
+  const { stats: fused, ...result } = k.normalizeWithStats(x, p, { layout, bins, groups });
+  const before = fused.before ?? stats(toComputeArray(x), layout, bins, groups);
+  const after = fused.after;
   return {
     input: { shape: [...x.shape], dtype: x.dtype },
     op: result.resolved,

@@ -17,7 +17,6 @@
  *   the TypeScript pass: identical counts).
  */
 import type { FastKernels } from './fast/fastKernels';
-import { runJob } from './fast/fastKernels';
 import { Moments, StreamingStats } from './streamStats';
 
 /** What the streamed passes need of the fast kernels (one thread: the kernels of this thread's instance). */
@@ -47,7 +46,8 @@ interface View {
 /** The chunk kernels on a FastKernels instance. */
 export function chunkKernels(fast: FastKernels): ChunkKernels {
   const arena = fast.arena;
-  const run = (fn: 'stats1_f32' | 'stats2_f32', args: number[]) => runJob(fast.kernels, { fn, args });
+  // (called on the exports directly: fastKernels.ts imports this file, so no value import back)
+  const run = (fn: 'stats1_f32' | 'stats2_f32', args: number[]) => (fast.kernels[fn] as (...a: number[]) => void)(...args);
 
   /** Splits [start, start + len) into TypeScript ends and kernel views; null when the layout is degenerate. */
   const plan = (acc: StreamingStats, start: number, len: number) => {

@@ -25,6 +25,7 @@ import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
 import { Moments, StreamingStats } from './streamStats';
 import type { ChunkKernels } from './streamKernels';
+import type { Kernels } from './kernels';
 import { allocStorage } from './dtype';
 import { Tensor, tensor, toComputeArray } from './tensor';
 import { TensorSource, computeValues } from './formats/source';
@@ -57,15 +58,17 @@ export interface StreamOptions {
    * `streamNormalize`: the output's moments, once every chunk has been normalized.
    */
   readonly onMoments?: (s: SideStats) => void;
-  /** The op runner for `streamNormalize` (default `normalize`: the TypeScript kernels), e.g. the fast kernels'. */
-  readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
-  /** Called with each chunk's output once it has been used (e.g. to give fast-kernel memory back at once). */
-  readonly release?: (out: Tensor) => void;
   /**
-   * The stats kernels for float32 chunks (see streamKernels.ts): chunks are read into their memory and the
-   * per-chunk passes run there; TypeScript otherwise. Same results either way (moments to float64 rounding).
+   * The kernels: a `Kernels` (kernels.ts) runs `streamNormalize`'s op, gets each output chunk back once used and
+   * gives its `chunks`; or the per-chunk statistics kernels alone (ChunkKernels), with `normalize` and `release`
+   * given below. Float32 chunks are read into the chunk kernels' memory and their per-chunk statistics run
+   * there (streamKernels.ts); TypeScript otherwise. Same results either way (moments to float64 rounding).
    */
-  readonly kernels?: ChunkKernels;
+  readonly kernels?: Kernels | ChunkKernels;
+  /** The op runner for `streamNormalize` (default: `kernels.normalize`, else the TypeScript `normalize`). */
+  readonly normalize?: (x: Tensor, p: NormParams) => NormOutput;
+  /** Called with each chunk's output once it has been used (default: `kernels.release`, when a `Kernels`). */
+  readonly release?: (out: Tensor) => void;
   /**
    * Called during pass 1 (of `streamStats`; of `streamNormalize`, for the output) at most every
    * `runningEveryMs` (default 250) with the moments merged so far (histograms empty) and how many elements
@@ -177,7 +180,7 @@ export async function streamStats(
 ): Promise<{ stats: SideStats; moments: Moments[]; info: StreamInfo }> {
   const acc = new StreamingStats(sourceLayout(src, opts), opts.bins ?? DEFAULT_BINS, opts.groups ?? []);
   const total = 2 * src.count;
-  const k = opts.kernels;
+  const k = streamKernels(opts).chunks;
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes: 2, done, total });
   const running = runningReporter(opts, acc, src.count);
   const chunks = await forEachChunk(src, opts.chunkElements, (v, start) => {
@@ -254,7 +257,7 @@ export async function streamNormalize(
   const after = new StreamingStats(layout, bins, groups);
   const chunkElements = perChunk * sample;
   const train = r.op === 'batch' && r.mode === 'train';
-  const k = opts.kernels;
+  const { chunks: k, normalize: run, release } = streamKernels(opts);
   const given = opts.before;
   if (given && given.moments.length !== layout.channels) {
     throw new RangeError(`input statistics of ${given.moments.length} channels for a layout of ${layout.channels}`);
@@ -292,7 +295,6 @@ export async function streamNormalize(
   }
   // Pass 2: input histograms, the op on each chunk of whole samples, output moments.
   const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
-  const run = opts.normalize ?? normalize;
   const runningAfter = runningReporter(opts, after, src.count);
   const n2 = await forEachChunk(src, chunkElements, async (v, start, raw) => {
     if (!given) addHistogram(before, v, start, k);
@@ -301,7 +303,7 @@ export async function streamNormalize(
     const y = toComputeArray(out);
     addMoments(after, y, start, k);
     await write(y);
-    opts.release?.(out);
+    release?.(out);
     report(p0 + 1, p0 * src.count + start + v.length);
     runningAfter(start + v.length);
   }, k);
@@ -312,13 +314,26 @@ export async function streamNormalize(
     const x = tensor(src.dtype, chunkShape(v.length), raw.data);
     const out = run(x, stepParams).output;
     addHistogram(after, toComputeArray(out), start, k);
-    opts.release?.(out);
+    release?.(out);
     report(p0 + 2, (p0 + 1) * src.count + start + v.length);
   }, k);
   return {
     resolved: r, shape_report: plan.report, warnings: plan.warnings, before: given ? given.stats : before.result(), after: after.result(),
     outDType: plan.outDType, ...running, info: { chunks, chunkElements, passes },
   };
+}
+
+/** The op runner, memory release and per-chunk statistics kernels the streamed passes use (see StreamOptions). */
+function streamKernels(opts: StreamOptions): { chunks?: ChunkKernels; normalize: (x: Tensor, p: NormParams) => NormOutput; release?: (out: Tensor) => void } {
+  const k = opts.kernels;
+  if (k && isKernels(k)) {
+    return { chunks: k.chunks, normalize: opts.normalize ?? ((x, q) => k.normalize(x, q)), release: opts.release ?? ((t) => k.release(t)) };
+  }
+  return { chunks: k, normalize: opts.normalize ?? normalize, release: opts.release };
+}
+
+function isKernels(k: ChunkKernels | Kernels): k is Kernels {
+  return typeof (k as Kernels).normalize === 'function';
 }
 
 /** Per-channel batch mean, biased and unbiased variance; NaN for channels holding NaN or Inf, as PyTorch gives. */

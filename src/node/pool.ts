@@ -1,8 +1,9 @@
 /**
  * The fast kernels in Node, on one thread or several. `createFastKernels` compiles kernels.wasm onto a shared
  * memory; `ParallelKernels` runs the phases of an op (`FastKernels.steps`, or any generator of the same shape)
- * on T threads that share that memory, so no tensor is copied between threads, and it does so synchronously:
- * the CLI and the extension's engine worker call it like `fast.normalize`.
+ * on T threads that share that memory, so no tensor is copied between threads, and it does so synchronously.
+ * Like FastKernels it implements the engine's `Kernels` (engine/kernels.ts): the CLI and the extension's engine
+ * worker take it as they would FastKernels or the TypeScript kernels.
  *
  * How a phase runs (the synckit pattern, without postMessage): the T - 1 workers (worker_threads running
  * kernelWorker.js, which calls `workerLoop` below) sleep in Atomics.wait on a control block of Int32 slots in a
@@ -23,6 +24,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { FastKernels, FastOptions, FastOutput, FastStatsOutput, Job, StatsSpec, WORK_PARTS, instantiateKernels, runJob } from '../engine/fast/fastKernels';
+import type { Kernels } from '../engine/kernels';
+import type { ChunkKernels } from '../engine/streamKernels';
 import { NormParams } from '../engine/params';
 import { ChannelLayout, SideStats } from '../engine/stats';
 import { Tensor } from '../engine/tensor';
@@ -183,7 +186,7 @@ export function workerLoop(init: WorkerInit): void {
 /** A kernel thread did not finish its job in time (see `waitBoundMs`); the pool runs on one thread after it. */
 export class HungThreadError extends Error {}
 
-export class ParallelKernels {
+export class ParallelKernels implements Kernels {
   private readonly workers: Worker[] = [];
   private readonly ctl: Int32Array;
   private readonly table: Float64Array;
@@ -284,6 +287,11 @@ export class ParallelKernels {
   /** `fast.release`: gives an output (or an `allocFloat32` array) back to the memory now. */
   release(a: Float32Array | Tensor): void {
     this.fast.release(a);
+  }
+
+  /** `fast.chunks`: the streamed passes' per-chunk statistics, in this thread. */
+  get chunks(): ChunkKernels {
+    return this.fast.chunks;
   }
 
   /** `fast.normalize(x, p)` with each phase split across the threads. */

@@ -384,13 +384,10 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     assert.deepStrictEqual(r.stats.before, sideStats(toComputeArray(x64), spec.layout, spec.bins));
   });
 
-  it('analyze() takes the fused statistics through its options, same analysis as the TypeScript path', () => {
+  it('analyze() takes FastKernels as its kernels (fused statistics), same analysis as the TypeScript kernels', () => {
     const p: NormParams = { op: 'group', groups: 3 };
-    const ts = analyze(x, p, { normalize: (t, q) => fast.normalize(t, q) });
-    const ours = analyze(x, p, {
-      normalize: (t, q) => fast.normalize(t, q),
-      normalizeWithStats: (t, q, spec) => fast.normalizeWithStats(t, q, spec),
-    });
+    const ts = analyze(x, p);
+    const ours = analyze(x, p, { kernels: fast });
     assert.deepStrictEqual(ours.result.output.data, ts.result.output.data);
     const xin = toComputeArray(x);
     const layout = channelLayout(x.shape, 1);
@@ -403,7 +400,7 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
   it('tensorStats takes the fast sideStats (normscope stats, hovers)', () => {
     const xh64 = tensor('float32', [3, 5, 7, 6], randn(3 * 5 * 7 * 6, 51, 1e4, 1e-2));
     for (const p of [{}, { layout: 'nhwc' as const }, { unbatched: true }]) {
-      const ours = tensorStats(xh64, p, 30, (v, l, b, g) => fast.sideStats(v, l, b, g));
+      const ours = tensorStats(xh64, p, 30, fast);
       const layout = channelLayout(xh64.shape, channelAxis(xh64.shape, p));
       assertSameStats(ours, tensorStats(xh64, p, 30), toComputeArray(xh64), layout, JSON.stringify(p));
     }

@@ -2,7 +2,8 @@
  * The optional fast path: the five normalizations on WebAssembly SIMD kernels (kernels.wat) over tensors in a
  * shared WebAssembly memory. Same validation, same PyTorch semantics and the same numerics as `normalize`
  * (float64 statistics and outputs, rounded once to float32); the TypeScript kernels stay the reference and
- * the fallback. Selected explicitly: `fast.normalize(x, p)` where `normalize(x, p)` is the default.
+ * the fallback. Selected explicitly: `fast.normalize(x, p)` where `normalize(x, p)` is the default; FastKernels
+ * implements the engine's `Kernels` (kernels.ts), so analyze(), the streamed path and the engine session take it.
  *
  * Covered: float32 input with float32 output, every op and layout. Everything else (float64 and integer
  * input, tensors the memory cannot hold next to the outputs still alive) falls back to the TypeScript kernels,
@@ -30,6 +31,8 @@ import { normalize, planOf } from '../ops';
 import { updateRunningStats } from '../ops/batchNorm';
 import { OpPlan, channelsFirstToLast, channelsLastToFirst, invStdBatch, valuesOf, varianceOf } from '../ops/common';
 import { ChannelAccumulator, ChannelLayout, DEFAULT_BINS, SideStats, finishSide, histogramPlan, newAccumulator, sideStats } from '../stats';
+import { BothSides, Kernels, StatsSpec, statsOfRun } from '../kernels';
+import { ChunkKernels, chunkKernels } from '../streamKernels';
 import { Arena, SharedMemoryLike } from './arena';
 
 /** The exported kernels of kernels.wat (addresses are byte offsets into the shared memory). */
@@ -90,19 +93,11 @@ export interface FastOutput extends NormOutput {
   readonly moments?: GroupMoments;
 }
 
-/** What `normalizeWithStats` takes statistics of: the channel layout of the input's shape, as `analyze` uses. */
-export interface StatsSpec {
-  readonly layout: ChannelLayout;
-  readonly bins?: number;
-  /** Channel ranges [first, last] of groups (GroupNorm's), as `sideStats` takes them. */
-  readonly groups?: readonly (readonly [number, number])[];
-  /** false: the output's statistics only (`stats.before` absent), e.g. when the caller keeps the input's. */
-  readonly before?: boolean;
-}
+export type { StatsSpec };
 
 export interface FastStatsOutput extends FastOutput {
   /** `sideStats` of the input (unless `spec.before` is false) and of the output (see `sideStatsSteps`). */
-  readonly stats: { readonly before?: SideStats; readonly after: SideStats };
+  readonly stats: BothSides;
 }
 
 export interface FastOptions {
@@ -121,7 +116,7 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 const SHIFT_TRUST = 16; // ops/common.ts
 
-export class FastKernels {
+export class FastKernels implements Kernels {
   readonly memory: SharedMemoryLike;
   readonly arena: Arena;
   /** This thread's instance of the kernels. */
@@ -140,6 +135,13 @@ export class FastKernels {
     this.arena = new Arena(this.memory, maxPages * PAGE);
     this.kernels = instantiateKernels(module, this.memory);
     this.registry = new FinalizationRegistry((start) => this.arena.release(start));
+  }
+
+  private chunkKernels: ChunkKernels | undefined;
+
+  /** The streamed passes' per-chunk statistics on this thread's kernels (see streamKernels.ts). */
+  get chunks(): ChunkKernels {
+    return (this.chunkKernels ??= chunkKernels(this));
   }
 
   static tryCreate(module: unknown, opts: FastOptions = {}): FastKernels | null {
@@ -385,11 +387,7 @@ export class FastKernels {
     const reference = (): FastOutput => {
       const out = normalize(x, p);
       if (!spec) return { ...out, kernels: 'ts' };
-      const bins = spec.bins ?? DEFAULT_BINS;
-      const groups = spec.groups ?? [];
-      const before = spec.before === false ? undefined : sideStats(toComputeArray(x), spec.layout, bins, groups);
-      const after = sideStats(toComputeArray(out.output), spec.layout, bins, groups);
-      return { ...out, kernels: 'ts', stats: { before, after } } as FastStatsOutput;
+      return { ...out, kernels: 'ts', stats: statsOfRun(x, out.output, spec) } as FastStatsOutput;
     };
     if (x.dtype !== 'float32' || plan.outDType !== 'float32' || n === 0 || n * 4 >= this.arena.maxBytes) {
       return reference();
