@@ -106,6 +106,8 @@ export class StreamingStats {
   private readonly shifted: Uint8Array;
   private readonly hist: Float64Array;
   private edgesCache: number[] | null = null;
+  /** Edges assumed while pass 1 runs (see `assumeEdges`), or null. */
+  private assumed: number[] | null = null;
 
   constructor(
     readonly layout: ChannelLayout,
@@ -266,8 +268,42 @@ export class StreamingStats {
     return this.accs.map((m, c) => ({ ...m, mean: m.finite ? m.mean + this.shift[c] : 0 }));
   }
 
-  /** The shared histogram edges, fixed by pass 1's min and max (as `sideStats` picks them). */
+  /**
+   * Lets pass 2 run beside pass 1: histograms count over `edges`, predicted before the values arrive (e.g. the
+   * image of known input extremes under an affine map), until `settleEdges`. Count a chunk after its moments
+   * and only while `withinAssumedEdges()` holds.
+   */
+  assumeEdges(edges: readonly number[]): void {
+    if (edges.length !== this.bins + 1) throw new RangeError(`${edges.length} edges for ${this.bins} bins`);
+    this.assumed = [...edges];
+  }
+
+  /** While edges are assumed: whether every finite value merged so far lies within them. */
+  withinAssumedEdges(): boolean {
+    const e = this.assumed;
+    if (!e) return false;
+    for (const a of this.accs) if (a.finite && (a.min < e[0] || a.max > e[this.bins])) return false;
+    return true;
+  }
+
+  /**
+   * Ends `assumeEdges` once pass 1 is complete: true when every chunk was counted (`complete`) and pass 1's min
+   * and max fix exactly the assumed edges, so the counts are final; otherwise the histograms are zeroed for a
+   * pass 2 over the true edges.
+   */
+  settleEdges(complete: boolean): boolean {
+    const assumed = this.assumed;
+    this.assumed = null;
+    this.edgesCache = null;
+    const edges = this.edges();
+    const held = complete && assumed !== null && assumed.every((e, i) => Object.is(e, edges[i]));
+    if (!held) this.hist.fill(0);
+    return held;
+  }
+
+  /** The shared histogram edges, fixed by pass 1's min and max (as `sideStats` picks them), or the assumed ones. */
   edges(): number[] {
+    if (this.assumed) return this.assumed;
     if (!this.edgesCache) {
       let gmin = Infinity, gmax = -Infinity;
       for (const a of this.accs) { if (a.min < gmin) gmin = a.min; if (a.max > gmax) gmax = a.max; }

@@ -9,10 +9,17 @@
  *   needs statistics over the whole batch: a first pass merges per-channel moments across chunks (Chan), a
  *   second normalizes each chunk with them. LayerNorm/RMSNorm over every dim (batch included) would need the
  *   whole tensor's statistics too; they are refused with a message saying so. The output is produced chunk by
- *   chunk for the caller to write (e.g. as .npy data after `npyHeader`); a third pass runs the op again for
- *   the output's histograms (their edges need the output's min and max), so nothing is read back. Given the
- *   input's statistics already streamed (`before`: with the channels' unrounded moments), the first pass is
- *   skipped: two passes.
+ *   chunk for the caller to write (e.g. as .npy data after `npyHeader`); nothing is read back. Passes over
+ *   the file:
+ *   - BatchNorm (train or eval): the input's moments (skipped when given: `before`), then one pass that counts
+ *     the input's histograms, runs the op, takes the output's moments and counts its histograms: each output
+ *     channel is a monotone affine map of its input channel, so the output's extremes (hence the histogram
+ *     edges) follow from the input's before the op runs (`affineEdges`). The edges are checked once the
+ *     output's moments are complete; where they differ (a zero's sign at an extreme, say) a third pass counts again.
+ *     2 passes, 1 given the input's statistics.
+ *   - The other ops: the input's moments with the op and the output's moments, then the input's histograms with
+ *     the op again for the output's histograms (their edges need the output's min and max). 2 passes, given or
+ *     not (given: the input's statistics are not taken again).
  * - With `kernels` (streamKernels.ts), float32 chunks are read into the WebAssembly memory and their per-chunk
  *   statistics run on the stats kernels (the TypeScript passes otherwise): same counts, extremes, edges and
  *   histograms, moments to float64 rounding. `onRunning` gives the moments merged so far, throttled, so a
@@ -22,7 +29,7 @@ import { channelAxis, groupRanges } from './analyze';
 import { NormScopeError } from './errors';
 import { normalize, planOf } from './ops';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
-import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout } from './stats';
+import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout, histogramEdges } from './stats';
 import { Moments, StreamingStats } from './streamStats';
 import type { ChunkKernels } from './streamKernels';
 import type { Kernels } from './kernels';
@@ -55,7 +62,8 @@ export interface StreamOptions {
   readonly onPreview?: (s: SideStats, elements: number) => void;
   /**
    * Called once pass 1 is done with the moments (histograms still empty): a first picture to refine. In
-   * `streamNormalize`: the output's moments, once every chunk has been normalized.
+   * `streamNormalize`: the output's moments, once every chunk has been normalized (BatchNorm's histograms may
+   * be counted already).
    */
   readonly onMoments?: (s: SideStats) => void;
   /**
@@ -202,6 +210,14 @@ export async function streamStats(
   return { stats: acc.result(), moments: acc.channelMoments(), info: { chunks, chunkElements: opts.chunkElements, passes: 2 } };
 }
 
+/**
+ * Passes over the file `streamNormalize` plans for `p`, given the input's statistics or not (see the file
+ * comment; BatchNorm adds one where its predicted histogram edges do not hold).
+ */
+export function streamNormalizePasses(p: Pick<NormParams, 'op'>, given: boolean): number {
+  return p.op === 'batch' && given ? 1 : 2;
+}
+
 /** The result of a streamed normalization (the output went to `write`). */
 export interface StreamedNormalize {
   readonly resolved: ResolvedParams;
@@ -262,16 +278,43 @@ export async function streamNormalize(
   if (given && given.moments.length !== layout.channels) {
     throw new RangeError(`input statistics of ${given.moments.length} channels for a layout of ${layout.channels}`);
   }
-  const passes = given ? 2 : 3;
-  const total = passes * src.count;
+  // BatchNorm maps each channel affinely: its output histograms' edges follow from the input's extremes, so they
+  // are counted in the op's pass. The other ops run in the input's first pass (their statistics live in the
+  // chunk) and again in the second for the output histograms.
+  const affine = r.op === 'batch';
+  const opFirst = !given && !affine;
+  let passes = streamNormalizePasses(r, given !== undefined);
+  let total = passes * src.count;
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes, done, total });
+  const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
+  const runningAfter = runningReporter(opts, after, src.count);
+  let stepParams: NormParams = p;
+  /** Whether the output histograms are being counted over assumed edges (in the op's pass). */
+  let assumed = false;
+  /** The op on a chunk: the output's moments (and histograms while the assumed edges hold), then `write`. */
+  const opPass = async (v: Float32Array | Float64Array, start: number, raw: Tensor): Promise<void> => {
+    const out = run(tensor(src.dtype, chunkShape(v.length), raw.data), stepParams).output;
+    const y = toComputeArray(out);
+    addMoments(after, y, start, k);
+    if (assumed) assumed = after.withinAssumedEdges();
+    if (assumed) addHistogram(after, y, start, k);
+    await write(y);
+    release?.(out);
+    runningAfter(start + v.length);
+  };
 
-  // Pass 1: input moments (for BatchNorm train: the batch statistics), unless the caller has them.
+  // Pass 1: input moments (for BatchNorm: its batch statistics and extremes), unless the caller has them;
+  // the other ops run here too.
   let chunks = 0;
   if (given) before.seedMoments(given.moments);
-  else chunks = await forEachChunk(src, chunkElements, (v, start) => { addMoments(before, v, start, k); report(1, start + v.length); }, k);
-  const p0 = given ? 0 : 1; // passes before the op's
-  let stepParams: NormParams = p;
+  else {
+    chunks = await forEachChunk(src, chunkElements, async (v, start, raw) => {
+      addMoments(before, v, start, k);
+      if (opFirst) await opPass(v, start, raw);
+      report(1, start + v.length);
+    }, k);
+  }
+  let pass = given ? 0 : 1;
   let running: Pick<StreamedNormalize, 'running_mean' | 'running_var' | 'num_batches_tracked'> = {};
   if (train) {
     const ch = before.channelMoments();
@@ -293,34 +336,80 @@ export async function streamNormalize(
     running = { running_mean: newMean, running_var: newVar, num_batches_tracked: nbt };
     stepParams = { ...p, mode: 'eval', running_mean: vec(mean), running_var: vec(variance) };
   }
-  // Pass 2: input histograms, the op on each chunk of whole samples, output moments.
-  const chunkShape = (n: number) => [n / sample, ...src.shape.slice(1)];
-  const runningAfter = runningReporter(opts, after, src.count);
-  const n2 = await forEachChunk(src, chunkElements, async (v, start, raw) => {
-    if (!given) addHistogram(before, v, start, k);
-    const x = tensor(src.dtype, chunkShape(v.length), raw.data);
-    const out = run(x, stepParams).output;
-    const y = toComputeArray(out);
-    addMoments(after, y, start, k);
-    await write(y);
-    release?.(out);
-    report(p0 + 1, p0 * src.count + start + v.length);
-    runningAfter(start + v.length);
-  }, k);
-  if (!chunks) chunks = n2;
+  if (!opFirst) {
+    // The op's pass: input histograms (unless given), the op on each chunk of whole samples, the output's moments,
+    // and for BatchNorm its histograms over the edges its input's extremes predict.
+    const edges = affine ? affineEdges(src, r, layout, before.channelMoments(), bins, (x) => {
+      const out = run(x, stepParams).output;
+      const y = Float64Array.from(toComputeArray(out));
+      release?.(out);
+      return y;
+    }) : null;
+    if (edges) { after.assumeEdges(edges); assumed = true; }
+    const p0 = pass++;
+    const n = await forEachChunk(src, chunkElements, async (v, start, raw) => {
+      if (!given) addHistogram(before, v, start, k);
+      await opPass(v, start, raw);
+      report(p0 + 1, p0 * src.count + start + v.length);
+    }, k);
+    if (!chunks) chunks = n;
+  }
   opts.onMoments?.(after.result());
-  // Last pass: the op again, for the output histograms over edges the output's min and max fixed.
-  await forEachChunk(src, chunkElements, (v, start, raw) => {
-    const x = tensor(src.dtype, chunkShape(v.length), raw.data);
-    const out = run(x, stepParams).output;
-    addHistogram(after, toComputeArray(out), start, k);
-    release?.(out);
-    report(p0 + 2, (p0 + 1) * src.count + start + v.length);
-  }, k);
+  const counted = affine && after.settleEdges(assumed);
+  if (!counted) {
+    // Last pass: the op again, for the output histograms over the edges the output's min and max fixed (and the
+    // input's histograms when the op ran in pass 1).
+    if (affine) { passes++; total += src.count; }
+    const p0 = pass++;
+    await forEachChunk(src, chunkElements, (v, start, raw) => {
+      if (opFirst) addHistogram(before, v, start, k);
+      const out = run(tensor(src.dtype, chunkShape(v.length), raw.data), stepParams).output;
+      addHistogram(after, toComputeArray(out), start, k);
+      release?.(out);
+      report(p0 + 1, p0 * src.count + start + v.length);
+    }, k);
+  }
   return {
     resolved: r, shape_report: plan.report, warnings: plan.warnings, before: given ? given.stats : before.result(), after: after.result(),
     outDType: plan.outDType, ...running, info: { chunks, chunkElements, passes },
   };
+}
+
+/**
+ * BatchNorm's output histogram edges from its input's per-channel extremes: each output channel is a monotone
+ * map of its input channel (x - shift) * scale + bias, rounded, so its extremes are the images of the input's.
+ * `op` runs the op (eval, with the batch statistics in train mode) on a tensor of two samples holding each
+ * channel's min and max, which the op maps exactly as in the file. null when that cannot be exact: values
+ * float32 cannot hold (the op would see other dtypes' values through another path), or an image that is not
+ * finite (overflow, NaN parameters). The streamed pass checks the prediction all the same (`settleEdges`).
+ */
+function affineEdges(
+  src: TensorSource, r: ResolvedParams, layout: ChannelLayout, ch: readonly Moments[], bins: number,
+  op: (x: Tensor) => ArrayLike<number>,
+): number[] | null {
+  const C = layout.channels;
+  const f64 = src.dtype === 'float64';
+  const ext = f64 ? new Float64Array(2 * C) : new Float32Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    const m = ch[c];
+    ext[c] = m.finite ? m.min : 0;
+    ext[C + c] = m.finite ? m.max : 0;
+    if (m.finite && !f64 && (ext[c] !== m.min || ext[C + c] !== m.max)) return null;
+  }
+  // (2, C, 1, ...) or channels last (2, 1, ..., C): sample 0 holds the minima, sample 1 the maxima
+  const channelAt = channelAxis(src.shape, r);
+  const shape = src.shape.map((d, i) => (i === 0 ? 2 : i === channelAt ? d : 1));
+  const y = op(tensor(f64 ? 'float64' : 'float32', shape, ext));
+  let lo = Infinity, hi = -Infinity;
+  for (let c = 0; c < C; c++) {
+    if (!ch[c].finite) continue;
+    const a = y[c], b = y[C + c];
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return null;
+    const [min, max] = a <= b ? [a, b] : [b, a];
+    if (min < lo) lo = min;
+    if (max > hi) hi = max;
+  }
+  return histogramEdges(lo, hi, bins);
 }
 
 /** The op runner, memory release and per-chunk statistics kernels the streamed passes use (see StreamOptions). */

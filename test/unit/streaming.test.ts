@@ -109,6 +109,47 @@ describe('streamed statistics: Chan merge', () => {
   });
 });
 
+describe('streamed statistics: histograms over assumed edges (StreamingStats.assumeEdges)', () => {
+  const shape = [6, 4, 25];
+  const layout = channelLayout(shape, 1);
+  const v = randn(600, 21, 1, 3);
+  const expected = sideStats(v, layout, 13);
+
+  /** Moments and, while the assumed edges hold, histograms chunk by chunk; then settleEdges. */
+  const run = (edges: number[]) => {
+    const s = new StreamingStats(layout, 13);
+    s.assumeEdges(edges);
+    let counting = true;
+    for (let i = 0; i < 600; i += 70) {
+      s.addMoments(v.subarray(i, i + 70), i);
+      if (counting) counting = s.withinAssumedEdges();
+      if (counting) s.addHistogram(v.subarray(i, i + 70), i);
+    }
+    return { s, held: s.settleEdges(counting) };
+  };
+
+  it('the true edges: counted in the moments pass, the in-memory statistics', () => {
+    const { s, held } = run(expected.edges);
+    assert.equal(held, true);
+    sameStats(s.result(), expected);
+  });
+
+  for (const [what, edges] of [
+    ['wider', expected.edges.map((e) => 2 * e)],
+    ['narrower (values fall outside: counting stops)', expected.edges.map((e) => e / 2)],
+  ] as const) {
+    it(`edges ${what}: not held, histograms zeroed, then counted again over the true edges`, () => {
+      const { s, held } = run([...edges]);
+      assert.equal(held, false);
+      const zeroed = s.result();
+      assert.deepEqual(zeroed.edges, expected.edges);
+      assert.equal(zeroed.overall.histogram.counts.reduce((a, b) => a + b, 0), 0);
+      for (let i = 0; i < 600; i += 70) s.addHistogram(v.subarray(i, i + 70), i);
+      sameStats(s.result(), expected);
+    });
+  }
+});
+
 describe('streamed statistics: .npy in chunks', () => {
   const x = tensor('float32', [6, 4, 5, 7], randn(6 * 4 * 5 * 7, 11, 1, 2));
   const bytes = writeNpy(x);
@@ -210,6 +251,34 @@ describe('streamed normalization', () => {
     });
   }
 
+  it('two passes over the file; BatchNorm runs its op once (output histograms in the same pass), the others twice', async () => {
+    for (const [name, p] of cases) {
+      const src = counting(bytes);
+      let normalized = 0;
+      const r = await streamNormalize(await openNpySource(src), p, async () => {}, {
+        chunkElements: 150,
+        // (BatchNorm's edge prediction runs the op on 2 samples of one value per channel: 2 x 4 elements)
+        normalize: (t, q) => { if (t.shape[0] > 2 || t.shape[2] !== 1) normalized += t.shape.reduce((a, b) => a * b, 1); return normalize(t, q); },
+      });
+      assert.equal(r.info.passes, 2, name);
+      assert.equal(src.reads, 2 + 2 * 3, name); // the header, then 3 chunks per pass
+      assert.equal(normalized, p.op === 'batch' ? 360 : 720, name);
+    }
+  });
+
+  it('BatchNorm whose output overflows float32 (edges not predictable): a third pass, the in-memory statistics', async () => {
+    const C = (v: number[]) => tensor('float64', [4], new Float64Array(v));
+    const p: NormParams = { op: 'batch', mode: 'eval', running_mean: C([0, 0, 0, 0]), running_var: C([1, 1, 1, 1]), weight: C([1, 1e38, 1, -1e38]) };
+    const whole = normalize(x, p);
+    const after = sideStats(toFloat64(whole.output), channelLayout(x.shape, 1), 50, []);
+    assert.ok(after.overall.inf > 0);
+    const parts: number[] = [];
+    const r = await streamNormalize(await openNpySource(bytesSource(bytes)), p, async (y) => { parts.push(...y); }, { chunkElements: 150 });
+    assert.equal(r.info.passes, 3);
+    assert.deepEqual(parts, Array.from(toFloat64(whole.output)));
+    sameStats(r.after, after);
+  });
+
   it('refuses what needs the whole tensor, and samples larger than a chunk', async () => {
     const src = await openNpySource(bytesSource(bytes));
     await assert.rejects(streamNormalize(src, { op: 'layer', normalized_shape: [6, 4, 3, 5] }, async () => {}, { chunkElements: 150 }),
@@ -303,7 +372,7 @@ describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts
     }
   });
 
-  it('streamNormalize given the streamed input statistics: same output and statistics in one pass fewer', async () => {
+  it('streamNormalize given the streamed input statistics: same output and statistics (BatchNorm in one pass)', async () => {
     for (const p of [{ op: 'batch', mode: 'train' }, { op: 'group', groups: 2 }, { op: 'instance' }] as NormParams[]) {
       const chunkElements = 280;
       const groups = p.op === 'group' ? groupRanges(4, p) : [];
@@ -315,8 +384,8 @@ describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts
           chunkElements, bins: 11, groups, kernels: i ? k : undefined, before,
         }));
       }
-      assert.equal(runs[0].info.passes, 3);
-      assert.equal(runs[1].info.passes, 2);
+      assert.equal(runs[0].info.passes, 2);
+      assert.equal(runs[1].info.passes, p.op === 'batch' ? 1 : 2);
       // the batch statistics from the kernels' moments: to float64 rounding, so the float32 output to an ulp
       if (p.mode === 'train') outs[1].forEach((v, j) => close(v, outs[0][j], 4e-7, `${p.op}: output ${j}`));
       else assert.deepEqual(outs[1], outs[0], `${p.op}: output`);
