@@ -495,7 +495,7 @@ export class EngineSession {
       const format = await detectSourceFormat(req.name, file);
       if (format === 'json' || format === 'ipynb') {
         if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
-        return await this.listFile({ ...req, path: undefined, bytes: (await file.read(0, file.size)).slice() });
+        return await this.listFile({ ...req, path: undefined, bytes: await file.read(0, file.size) });
       }
       const listing = await listSource(req.name, file);
       if (listing) {
@@ -577,7 +577,7 @@ export class EngineSession {
       const format = await detectSourceFormat(f.name, file);
       if (format === 'json' || format === 'ipynb') {
         if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
-        const t = loadTensor(f.name, (await file.read(0, file.size)).slice(), f.selector || undefined);
+        const t = loadTensor(f.name, await file.read(0, file.size), f.selector || undefined);
         return { name, file: f, shape: t.shape, dtype: t.dtype, read: () => t };
       }
       const src = await openTensorSource(f.name, file, f.selector || undefined);
