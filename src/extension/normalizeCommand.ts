@@ -22,7 +22,10 @@ export interface NormalizeArgs {
   /** A JSON Pointer into a .json file, or a member name of an .npz/.safetensors file. */
   readonly selector?: string;
   readonly op?: PanelParams['op'];
-  /** Parameters in the engine's vocabulary (PanelParams). */
+  /**
+   * Parameters in the engine's vocabulary (PanelParams); tensor-valued ones by file reference, e.g.
+   * `{op: 'batch', mode: 'eval', sources: {running_mean: {uri, selector: 'bn1.running_mean'}}}`.
+   */
   readonly params?: Partial<PanelParams>;
   /** A tensor literal in the document at `uri` (the hover's link): its text, or only its range when large. */
   readonly text?: string;
