@@ -348,6 +348,19 @@ describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts
     assert.ok(Object.is(got.channels[0].min, 0), `min ${Object.is(got.channels[0].min, -0) ? '-0' : got.channels[0].min}`);
   });
 
+  it('off-centre data in long blocks (the sums about each view\'s mean, bn_sums_f32): the in-memory statistics', () => {
+    // mean 1e4, std 1: sums of squares about 0 would lose 8 digits of the spread
+    const layout = channelLayout([4, 3, 40], 1);
+    const v = shared(randn(480, 17, 1e4, 1));
+    const expected = sideStats(v, layout, 7);
+    for (const chunk of [40, 100, 480]) {
+      const s = new StreamingStats(layout, 7);
+      for (let i = 0; i < 480; i += chunk) assert.ok(k.addMoments(s, v.subarray(i, i + chunk), i));
+      for (let i = 0; i < 480; i += chunk) assert.ok(k.addHistogram(s, v.subarray(i, i + chunk), i));
+      sameStats(s.result(), expected);
+    }
+  });
+
   it('refuses what is not in its memory (the caller runs TypeScript)', () => {
     const s = new StreamingStats(channelLayout([4, 3], 1));
     assert.equal(k.addMoments(s, new Float32Array(12), 0), false);
