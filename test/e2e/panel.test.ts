@@ -7,27 +7,11 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { writeNpy } from '../../src/engine/formats/npy';
 import { tensor } from '../../src/engine/tensor';
-import { activeEditor, openPath, runCommand, screenshot, setTheme, waitForWorkbench, webviewFrame, workbench } from './workbench';
+import { activeEditor, drawn, openPath, paintedPixels, runCommand, screenshot, setTheme, waitForWorkbench, webviewFrame, workbench } from './workbench';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const sample = path.join(repoRoot, 'samples/conv_activations.json');
 const readmeShots = path.join(repoRoot, 'media/screenshots');
-
-/** Waits until the webview has drawn its run `requestId` (0: the host's first run). */
-async function drawn(frame: FrameLocator, requestId: number): Promise<void> {
-  await frame.locator(`body[data-rendered-request="${requestId}"]`).waitFor({ timeout: 30_000 });
-}
-
-/** Painted (non-transparent) pixels of every chart canvas in the panel, in document order. */
-async function paintedPixels(frame: FrameLocator): Promise<number[]> {
-  return frame.locator('.charts canvas').evaluateAll((canvases) => canvases.map((c) => {
-    const canvas = c as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
-    return n;
-  }));
-}
 
 /** A fingerprint of a canvas's pixels, to tell whether a chart changed. */
 async function canvasHash(frame: FrameLocator, selector: string): Promise<string> {

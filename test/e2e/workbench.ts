@@ -94,6 +94,41 @@ export async function openPath(page: Page, file: string): Promise<void> {
   await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
 }
 
+/**
+ * Writes the workspace's .vscode/settings.json with the defined `settings` (an undefined value drops its key;
+ * with none left the .vscode folder goes), then waits until the workbench has read the file: the Settings
+ * editor (Workspace tab) shows each value set there, and no workspace value for each dropped key. The
+ * extension host hears of a configuration change before any later request of the page, so what a test does
+ * next runs with them. For number settings (their row holds a number input); the Settings editor is closed after.
+ */
+export async function setWorkspaceSettings(page: Page, settings: Record<string, number | undefined>): Promise<void> {
+  const dir = path.join(workbench().workspace, '.vscode');
+  const kept = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  if (Object.keys(kept).length > 0) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(kept, null, 2));
+  } else {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await runCommand(page, 'Preferences: Open Workspace Settings');
+  const editor = page.locator('.settings-editor');
+  for (const [key, value] of Object.entries(settings)) {
+    await editor.locator('.settings-header .suggest-input-container .monaco-editor').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(`@id:${key}`);
+    const row = editor.locator(`.setting-item-contents[data-key="${key}"]`);
+    if (value === undefined) {
+      await row.and(page.locator(':not(.is-configured)')).waitFor();
+    } else {
+      await row.and(page.locator('.is-configured')).waitFor();
+      const input = row.locator('input[type=number]');
+      await until(`the Settings editor to show ${key} = ${value}`, async () => (await input.inputValue()) === String(value) || undefined);
+    }
+  }
+  await runCommand(page, 'View: Close Editor');
+  await editor.waitFor({ state: 'detached' });
+}
+
 /** Picks a colour theme through "Preferences: Color Theme", as a person would. */
 export async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
   // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
@@ -108,6 +143,17 @@ export async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'
   await page.keyboard.press('Enter');
   await widget.waitFor({ state: 'hidden' });
   await page.locator(`.monaco-workbench.${kind}`).waitFor();
+}
+
+/** Polls `probe` (every 100 ms) until it gives a value other than undefined, and returns it; fails after `timeout` ms. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 30_000): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** The text editor of the active editor group. */
@@ -128,6 +174,22 @@ export async function editorText(page: Page): Promise<string> {
 /** The content frame of an extension's webview panel (default: NormScope's). */
 export function webviewFrame(page: Page, extensionId = 'normscope.normscope'): FrameLocator {
   return page.frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`).frameLocator('#active-frame');
+}
+
+/** Waits until a NormScope panel has drawn its run `requestId` (0: the host's first run; a streamed file's first picture counts). */
+export async function drawn(frame: FrameLocator, requestId: number, timeout = 30_000): Promise<void> {
+  await frame.locator(`body[data-rendered-request="${requestId}"]`).waitFor({ timeout });
+}
+
+/** Painted (non-transparent) pixels of every chart canvas in a NormScope panel, in document order. */
+export async function paintedPixels(frame: FrameLocator): Promise<number[]> {
+  return frame.locator('.charts canvas').evaluateAll((canvases) => canvases.map((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+    return n;
+  }));
 }
 
 /** The content frame holding notebook outputs rendered by notebook renderers. */
