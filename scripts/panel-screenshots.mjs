@@ -1,6 +1,7 @@
-// Refreshes the panel screenshots the README shows (media/screenshots/panel-dark.png, panel-light.png): runs
-// the e2e test that takes them (real workbench in code-server + headless Chromium) and copies them there.
-// Usage: node scripts/panel-screenshots.mjs     (after a UI change; commit the two PNGs)
+// Refreshes the panel screenshots the README shows (media/screenshots/panel-dark.png, panel-light.png, and
+// panel-streaming.png: a 411 MB file generated in the temp folder, streamed, at a partial stage): runs the e2e
+// tests that take them (real workbench in code-server + headless Chromium) and copies them there.
+// Usage: node scripts/panel-screenshots.mjs     (after a UI change; commit the three PNGs)
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const r = spawnSync(process.execPath, [path.join(root, 'scripts/test.mjs'), 'e2e'], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, NORMSCOPE_E2E_GREP: 'follows the theme', NORMSCOPE_UPDATE_SCREENSHOTS: '1' },
+  env: { ...process.env, NORMSCOPE_E2E_GREP: 'follows the theme|streamed file in the panel: screenshots', NORMSCOPE_UPDATE_SCREENSHOTS: '1' },
 });
-if (r.status === 0) console.log('updated media/screenshots/panel-dark.png and panel-light.png');
+if (r.status === 0) console.log('updated media/screenshots/panel-dark.png, panel-light.png and panel-streaming.png');
 process.exit(r.status ?? 1);
