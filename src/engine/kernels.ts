@@ -66,3 +66,18 @@ export const tsKernels: Kernels = {
   allocFloat32: () => null,
   release: () => undefined,
 };
+
+/**
+ * How many jobs a phase is split into, whatever the thread count: float64 sums merge part by part, so a fixed
+ * split makes every result (BatchNorm's batch moments, the statistics' means and stds) the same bits on 1 thread
+ * and on many. Up to this many threads share one op; on fewer, each thread takes several jobs.
+ */
+export const WORK_PARTS = 8;
+
+/** [start, end) ranges splitting `count` items into at most `parts` near-equal non-empty pieces. */
+export function split(count: number, parts: number): [number, number][] {
+  const k = Math.max(1, Math.min(parts, count));
+  const out: [number, number][] = [];
+  for (let i = 0; i < k; i++) out.push([Math.floor((count * i) / k), Math.floor((count * (i + 1)) / k)]);
+  return out;
+}

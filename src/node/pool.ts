@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { FastKernels, FastOptions, FastOutput, FastStatsOutput, Job, StatsSpec, WORK_PARTS, instantiateKernels, runJob } from '../engine/fast/fastKernels';
 import type { Kernels } from '../engine/kernels';
-import type { ChunkKernels } from '../engine/streamKernels';
+import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
 import { NormParams } from '../engine/params';
 import { ChannelLayout, SideStats } from '../engine/stats';
 import { Tensor } from '../engine/tensor';
@@ -289,9 +289,11 @@ export class ParallelKernels implements Kernels {
     this.fast.release(a);
   }
 
-  /** `fast.chunks`: the streamed passes' per-chunk statistics, in this thread. */
+  private chunkKernels: ChunkKernels | undefined;
+
+  /** The streamed passes' per-chunk statistics (streamKernels.ts) across the threads (same bits as `fast.chunks`). */
   get chunks(): ChunkKernels {
-    return this.fast.chunks;
+    return (this.chunkKernels ??= chunkKernels(this.fast, this));
   }
 
   /** `fast.normalize(x, p)` with each phase split across the threads. */

@@ -8,6 +8,8 @@ import { Job } from '../../src/engine/fast/fastKernels';
 import { normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, tensor } from '../../src/engine/tensor';
+import { channelLayout } from '../../src/engine/stats';
+import { StreamingStats } from '../../src/engine/streamStats';
 import { HungThreadError, ParallelKernels, createFastKernels, createParallelKernels, defaultThreads } from '../../src/node/pool';
 import { randnTensor as randn } from '../support/random';
 
@@ -131,6 +133,31 @@ describe('ParallelKernels (synchronous, 2 threads over shared memory)', function
 
   it('the worker ran part of each op above', () => {
     assert.ok(pool.workerJobs - jobsBefore > OPS.length, `${pool.workerJobs - jobsBefore} jobs ran on the worker`);
+  });
+
+  it('the streamed per-chunk statistics (chunks) on 2 threads: the bits of FastKernels.chunks, part of them on the worker', () => {
+    const before = pool.workerJobs;
+    // long blocks split by rows and by channels (bn_sums_f32), with NaN (stats2_f32), and channels last
+    for (const [shape, nan] of [[[12, 4, 40], false], [[6, 16, 40], false], [[6, 16, 40], true], [[50, 12], false]] as [number[], boolean][]) {
+      const n = numel(shape);
+      const v = fast.allocFloat32(n)!;
+      v.set(data(randn(shape, 31, 2, 3)));
+      if (nan) v[45] = NaN;
+      const layout = channelLayout(shape, 1);
+      for (const chunk of [n, Math.ceil(n / 3) + 5]) {
+        const one = new StreamingStats(layout, 9);
+        const two = new StreamingStats(layout, 9);
+        for (const pass of ['addMoments', 'addHistogram'] as const) {
+          for (let i = 0; i < n; i += chunk) {
+            assert.ok(fast.chunks[pass](one, v.subarray(i, i + chunk), i));
+            assert.ok(pool.chunks[pass](two, v.subarray(i, i + chunk), i));
+          }
+        }
+        assert.deepStrictEqual(two.result(), one.result(), `${shape} chunk ${chunk}`);
+      }
+      fast.release(v);
+    }
+    assert.ok(pool.workerJobs > before, 'the worker ran some of the jobs');
   });
 
   it('the default pool (the caller takes jobs no worker has claimed yet) gives the same bits', () => {

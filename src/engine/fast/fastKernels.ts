@@ -31,7 +31,7 @@ import { normalize, planOf } from '../ops';
 import { updateRunningStats } from '../ops/batchNorm';
 import { OpPlan, channelsFirstToLast, channelsLastToFirst, invStdBatch, valuesOf, varianceOf } from '../ops/common';
 import { ChannelAccumulator, ChannelLayout, DEFAULT_BINS, SideStats, finishSide, histogramPlan, newAccumulator, sideStats } from '../stats';
-import { BothSides, Kernels, StatsSpec, statsOfRun } from '../kernels';
+import { BothSides, Kernels, StatsSpec, WORK_PARTS, split, statsOfRun } from '../kernels';
 import { ChunkKernels, chunkKernels } from '../streamKernels';
 import { Arena, SharedMemoryLike } from './arena';
 
@@ -105,12 +105,7 @@ export interface FastOptions {
   readonly maxMemoryBytes?: number;
 }
 
-/**
- * How many jobs a phase is split into, whatever the thread count: float64 sums merge part by part, so a fixed
- * split makes every result (BatchNorm's batch moments, the statistics' means and stds) the same bits on 1 thread
- * and on many. Up to this many threads share one op; on fewer, each thread takes several jobs.
- */
-export const WORK_PARTS = 8;
+export { WORK_PARTS, split };
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -176,7 +171,7 @@ export class FastKernels implements Kernels {
 
   /** Runs `p` on `x` in this thread; like `normalize(x, p)`, plus which kernels ran and the fused moments. */
   normalize(x: Tensor, p: NormParams): FastOutput {
-    return this.drive(this.steps(x, p, WORK_PARTS));
+    return this.run(this.steps(x, p, WORK_PARTS));
   }
 
   /**
@@ -192,7 +187,7 @@ export class FastKernels implements Kernels {
    * `sideStats(toComputeArray(x), layout, bins, groups)` and the same of the output (see `sideStatsSteps`).
    */
   normalizeWithStats(x: Tensor, p: NormParams, spec: StatsSpec): FastStatsOutput {
-    return this.drive(this.normalizeWithStatsSteps(x, p, spec, WORK_PARTS));
+    return this.run(this.normalizeWithStatsSteps(x, p, spec, WORK_PARTS));
   }
 
   /** `normalizeWithStats` as phases of at most `parts` jobs each (like `steps`). */
@@ -211,7 +206,7 @@ export class FastKernels implements Kernels {
     values: ArrayLike<number>, layout: ChannelLayout, bins: number = DEFAULT_BINS,
     groups: readonly (readonly [number, number])[] = [],
   ): SideStats {
-    return this.drive(this.sideStatsSteps(values, layout, bins, groups, WORK_PARTS));
+    return this.run(this.sideStatsSteps(values, layout, bins, groups, WORK_PARTS));
   }
 
   /**
@@ -242,15 +237,15 @@ export class FastKernels implements Kernels {
     }
   }
 
-  /** Runs every phase of `run` in this thread. */
-  private drive<T>(run: Generator<Job[], T, void>): T {
+  /** Runs every phase of `run` in this thread (ParallelKernels.run does the same across threads). */
+  run<T>(steps: Generator<Job[], T, void>): T {
     try {
-      for (let r = run.next(); ; r = run.next()) {
+      for (let r = steps.next(); ; r = steps.next()) {
         if (r.done) return r.value;
         for (const job of r.value) runJob(this.kernels, job);
       }
     } catch (e) {
-      run.return(undefined as T); // a kernel threw mid-phase: the generator's `finally` frees its scratch memory
+      steps.return(undefined as T); // a kernel threw mid-phase: the generator's `finally` frees its scratch memory
       throw e;
     }
   }
@@ -668,12 +663,3 @@ function firstZero(x: Float32Array, layout: ChannelLayout, c: number): number {
   }
   return 0;
 }
-
-/** [start, end) ranges splitting `count` items into at most `parts` near-equal non-empty pieces. */
-export function split(count: number, parts: number): [number, number][] {
-  const k = Math.max(1, Math.min(parts, count));
-  const out: [number, number][] = [];
-  for (let i = 0; i < k; i++) out.push([Math.floor((count * i) / k), Math.floor((count * (i + 1)) / k)]);
-  return out;
-}
-
