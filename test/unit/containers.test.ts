@@ -54,6 +54,20 @@ describe('.npz: numpy-written archives', () => {
     });
   }
 
+  it('reads a stored member from a Node Buffer (a view into a shared pool, whose slice() is no copy)', () => {
+    // numpy stores members at offsets that leave float data unaligned, so the reader copies them; a Buffer's
+    // slice() is a view of the pool, and read from offset 0 of its ArrayBuffer it gave other bytes
+    const entry = manifest.npz.find((e) => !e.compressed && e.members.some((m) => m.values && m.dtype === 'float32'))!;
+    const m = entry.members.find((x) => x.values && x.dtype === 'float32')!;
+    const pooled = readFileSync(join(DIR, entry.file));
+    const unaligned = Buffer.alloc(pooled.length + 3).subarray(3); // at another offset of its buffer
+    pooled.copy(unaligned);
+    for (const buf of [pooled, unaligned]) {
+      assert.ok(buf instanceof Buffer);
+      assert.deepEqual(Array.from(toFloat64(loadTensor(entry.file, buf as unknown as Uint8Array, m.name))), m.values!.map(decode));
+    }
+  });
+
   it('selects members with or without .npy, takes the only member without a selector, refuses otherwise', async () => {
     const bytes = file('savez.npz');
     assert.deepEqual(loadTensor('a.npz', bytes, 'weight.npy').shape, [2, 3]);

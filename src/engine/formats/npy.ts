@@ -138,7 +138,8 @@ function readStorage(bytes: Uint8Array, offset: number, count: number, dtype: DT
   const size = itemSize(dtype);
   const start = bytes.byteOffset + offset;
   if (!swap && start % size === 0) return storageView(dtype, bytes.buffer as ArrayBuffer, start, count);
-  const copy = bytes.slice(offset, offset + count * size); // a fresh buffer, so aligned
+  // a fresh buffer of its own, so aligned (not bytes.slice: a Node Buffer's slice is a view into a shared pool)
+  const copy = new Uint8Array(bytes.subarray(offset, offset + count * size));
   if (swap) {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   }
