@@ -34,9 +34,9 @@ export interface PanelHost {
   readonly log: vscode.LogOutputChannel;
   /**
    * Asks which tensor of a file that holds several to show, with a .safetensors' `__metadata__` if it has one
-   * (undefined: the user dismissed the pick).
+   * (undefined: the user dismissed the pick); `purpose` words its placeholder (default: the tensor to normalize).
    */
-  pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>): Promise<string | undefined>;
+  pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>, purpose?: string): Promise<string | undefined>;
   /** Asks where to save (replaceable by tests). */
   saveDialog(options: vscode.SaveDialogOptions): Thenable<vscode.Uri | undefined>;
   /** Asks for a file to read a parameter tensor from (default: vscode.window.showOpenDialog). */
@@ -610,7 +610,7 @@ export class NormPanel implements PanelProbe {
         const params = this.currentParams ?? this.tensorMsg?.params;
         const count = params ? paramCount(this.tensorMsg?.info.shape ?? [], params) : 0;
         const offered = suggestMembers(field, listing.tensors, count);
-        const selector = await this.host.pickTensor(`${name} (${field})`, offered, listing.metadata);
+        const selector = await this.host.pickTensor(`${name} (${field})`, offered, listing.metadata, `the ${field} tensor`);
         if (selector === undefined || this.disposed) return;
         chosen = offered.find((t) => t.selector === selector);
       }

@@ -10,7 +10,7 @@ export function createPanelHost(context: vscode.ExtensionContext): PanelHost & {
   const host = {
     extensionUri: context.extensionUri,
     log,
-    async pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>): Promise<string | undefined> {
+    async pickTensor(label: string, tensors: readonly TensorChoice[], metadata?: Readonly<Record<string, string>>, purpose = 'the tensor to normalize'): Promise<string | undefined> {
       const items: (vscode.QuickPickItem & { selector?: string })[] = tensors.map((t) => ({
         label: t.selector === '' ? '(the whole document)' : t.selector,
         description: `[${t.shape.join(', ')}] ${t.dtype}`,
@@ -24,7 +24,7 @@ export function createPanelHost(context: vscode.ExtensionContext): PanelHost & {
       }
       const pick = await vscode.window.showQuickPick(items, {
         title: `${label} holds ${tensors.length} tensors: which one?`,
-        placeHolder: 'the tensor to normalize (a JSON Pointer or a member name)',
+        placeHolder: `${purpose} (a JSON Pointer or a member name)`,
         matchOnDescription: true,
       });
       return pick?.selector;
