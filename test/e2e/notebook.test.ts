@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
-import { notebookOutputFrame, runCommand, setTheme, webviewFrame, workbench } from './workbench';
+import { notebookOutputFrame, paintedPixels, runCommand, setTheme, webviewFrame, workbench } from './workbench';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const notebook = path.join(repoRoot, 'test/fixtures/notebooks/render.ipynb');
@@ -35,16 +35,6 @@ function paintedOutput(frame: FrameLocator, title: string): Locator {
   return frame.locator('.normscope-output[data-state="painted"]', { has: frame.locator('.ns-title', { hasText: title }) });
 }
 
-/** Painted (non-transparent) pixels of each chart canvas of one output. */
-async function painted(output: Locator): Promise<number[]> {
-  return output.locator('canvas').evaluateAll((canvases) => canvases.map((c) => {
-    const canvas = c as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
-    return n;
-  }));
-}
 
 describe('notebook renderer (real workbench)', () => {
   it('renders stored NormScope outputs with painted charts, checks, and a bad payload as one line', async () => {
@@ -61,7 +51,7 @@ describe('notebook renderer (real workbench)', () => {
     assert.match(text, /Per group \(3\)/);
     assert.match(text, /Per channel \(6\)/);
     assert.match(text, /Shape report/);
-    const pixels = await painted(norm);
+    const pixels = await paintedPixels(norm, 'canvas');
     assert.ok(pixels.length >= 2 + 1 + 2 * 3 + 2 * 6, `charts drawn: ${pixels.length}`);
     assert.ok(pixels.every((n) => n > 0), `every chart painted: ${pixels.join(', ')}`);
     assert.equal(await norm.getAttribute('data-painted'), await norm.getAttribute('data-charts'));
@@ -74,7 +64,7 @@ describe('notebook renderer (real workbench)', () => {
     const stats = paintedOutput(frame, 'logits');
     await stats.waitFor();
     assert.match((await stats.textContent()) ?? '', /shape \[1000\] · float32 · 1,000 elements/);
-    const one = await painted(stats);
+    const one = await paintedPixels(stats, 'canvas');
     assert.equal(one.length, 1);
     assert.ok(one[0] > 0);
 

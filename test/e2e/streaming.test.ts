@@ -140,18 +140,21 @@ async function recorded(frame: FrameLocator): Promise<Shown[]> {
 describe('A streamed file in the panel (real workbench)', function () {
   this.timeout(180_000);
   const budgetMB = 0.25; // streams files over 128 KiB; a chunk holds 3 samples of 1,024 elements
-  const shape = [2048, 4, 16, 16];
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-e2e-streamed-'));
-  const file = path.join(tmp, 'streamed.npy');
-  const next = rng(11);
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = (1 + (i >> 8) % 4) * (next() + next() + next() - 1.5) + ((i >> 8) % 4) * 0.5;
-  fs.writeFileSync(file, writeNpy(tensor('float32', shape, data)));
-  const size = bytesText(fs.statSync(file).size);
+  let tmp: string;
+  let file: string;
+  let size: string; // as the panel writes it
   let batch: AnalysisView;
   let instance: AnalysisView;
 
   before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'normscope-e2e-streamed-'));
+    file = path.join(tmp, 'streamed.npy');
+    const shape = [2048, 4, 16, 16];
+    const next = rng(11);
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = (1 + (i >> 8) % 4) * (next() + next() + next() - 1.5) + ((i >> 8) % 4) * 0.5;
+    fs.writeFileSync(file, writeNpy(tensor('float32', shape, data)));
+    size = bytesText(fs.statSync(file).size);
     [batch, instance] = await engineViews(file, budgetMB, [{ op: 'batch' }, { op: 'instance' }]);
     await setWorkspaceSettings(workbench().page, { [BUDGET_KEY]: budgetMB });
   });

@@ -37,8 +37,7 @@ export async function waitForWorkbench(page: Page, timeout = 90_000): Promise<vo
 /** Runs a command by its palette title (e.g. 'View: Close All Editors') through F1, as a person would. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   const widget = page.locator('.quick-input-widget');
-  await openPalette(page);
-  await widget.locator('.quick-input-box input').fill(`>${title}`);
+  await openPalette(page, `>${title}`);
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   // Click the row labelled exactly `title`: Enter would run the top row, which may be a recently used one.
   await widget.locator('.quick-input-list .monaco-list-row')
@@ -49,16 +48,18 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /**
- * Presses F1 until the command palette shows. A key press can land in a webview frame that is giving up the
- * focus (e.g. right after a dialog it opened has closed) and be lost: the focus then goes back to the workbench
- * page and F1 is pressed again, up to three times.
+ * Presses F1 until the command palette shows and types `text` into it. A key press can land in a webview frame
+ * that is giving up the focus (e.g. right after a dialog it opened has closed) and be lost, and a palette that
+ * opened then can close again as the focus settles: the focus then goes back to the workbench page and the
+ * palette is opened again, up to three times.
  */
-async function openPalette(page: Page): Promise<void> {
+async function openPalette(page: Page, text: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.fill(text, { timeout: 5_000 });
       return;
     } catch (e) {
       if (attempt === 3) throw e;
@@ -132,9 +133,8 @@ export async function setWorkspaceSettings(page: Page, settings: Record<string, 
 /** Picks a colour theme through "Preferences: Color Theme", as a person would. */
 export async function setTheme(page: Page, label: string, kind: 'vs' | 'vs-dark'): Promise<void> {
   // Not runCommand(): the theme picker is a second quick input that follows the palette at once.
-  await openPalette(page);
+  await openPalette(page, '>Preferences: Color Theme');
   const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill('>Preferences: Color Theme');
   await widget.locator('.quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: /^Preferences: Color Theme$/ }) }).first().click();
   await widget.locator('.quick-input-box input[placeholder*="Color Theme"]').waitFor();
@@ -181,9 +181,9 @@ export async function drawn(frame: FrameLocator, requestId: number, timeout = 30
   await frame.locator(`body[data-rendered-request="${requestId}"]`).waitFor({ timeout });
 }
 
-/** Painted (non-transparent) pixels of every chart canvas in a NormScope panel, in document order. */
-export async function paintedPixels(frame: FrameLocator): Promise<number[]> {
-  return frame.locator('.charts canvas').evaluateAll((canvases) => canvases.map((c) => {
+/** Painted (non-transparent) pixels of each canvas `selector` finds in `scope` (default: a NormScope panel's charts), in document order. */
+export async function paintedPixels(scope: FrameLocator | Locator, selector = '.charts canvas'): Promise<number[]> {
+  return scope.locator(selector).evaluateAll((canvases) => canvases.map((c) => {
     const canvas = c as HTMLCanvasElement;
     const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
     let n = 0;
