@@ -1,5 +1,5 @@
 // Refreshes the panel screenshots the README shows (media/screenshots/panel-dark.png, panel-light.png, and
-// panel-streaming.png: a 411 MB file generated in the temp folder, streamed, at a partial stage): runs the e2e
+// panel-streaming.png: a 565 MB file generated in the temp folder, streamed, at a partial stage): runs the e2e
 // tests that take them (real workbench in code-server + headless Chromium) and copies them there.
 // Usage: node scripts/panel-screenshots.mjs     (after a UI change; commit the three PNGs)
 import { spawnSync } from 'node:child_process';
