@@ -23,8 +23,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FastKernels, FastOptions, FastOutput, FastStatsOutput, Job, StatsSpec, WORK_PARTS, instantiateKernels, runJob } from '../engine/fast/fastKernels';
-import type { Kernels } from '../engine/kernels';
+import { FastKernels, FastOptions, FastOutput, FastStatsOutput, Job, instantiateKernels, runJob } from '../engine/fast/fastKernels';
+import { Kernels, StatsSpec, WORK_PARTS } from '../engine/kernels';
 import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
 import { NormParams } from '../engine/params';
 import { ChannelLayout, SideStats } from '../engine/stats';

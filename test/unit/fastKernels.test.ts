@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Arena } from '../../src/engine/fast/arena';
-import { split } from '../../src/engine/fast/fastKernels';
+import { split } from '../../src/engine/kernels';
 import { FLOAT32_EPS, normalize } from '../../src/engine/ops';
 import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, permute, tensor } from '../../src/engine/tensor';

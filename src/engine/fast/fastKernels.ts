@@ -93,8 +93,6 @@ export interface FastOutput extends NormOutput {
   readonly moments?: GroupMoments;
 }
 
-export type { StatsSpec };
-
 export interface FastStatsOutput extends FastOutput {
   /** `sideStats` of the input (unless `spec.before` is false) and of the output (see `sideStatsSteps`). */
   readonly stats: BothSides;
@@ -105,6 +103,8 @@ export interface FastOptions {
   readonly maxMemoryBytes?: number;
 }
 
+// (they live in kernels.ts; re-exported for the callers that take them from here)
+export type { StatsSpec };
 export { WORK_PARTS, split };
 
 const PAGE = 65536;
