@@ -45,19 +45,21 @@ interface View {
   first: number;
 }
 
+/** Fewest values a job of a per-chunk pass takes (a view is split into parts of at least this many). */
+const MIN_JOB = 1 << 16;
+
 /** What runs phases of jobs to their result: FastKernels (its own thread) or ParallelKernels (its threads). */
 export interface PhaseRunner {
   run<T>(steps: Generator<Job[], T, void>): T;
 }
 
 /**
- * The chunk kernels on a FastKernels instance: each pass over a view is split into WORK_PARTS jobs (a fixed
- * split: the same bits on any thread count), run by `on` (the kernels' own thread by default; a ParallelKernels
+ * The chunk kernels on a FastKernels instance: each pass over a view is split into jobs (see `ranges`: a split
+ * fixed by the view, so the same bits on any thread count), run by `on` (the kernels' own thread by default; a ParallelKernels
  * on `fast` runs them across its threads).
  */
 export function chunkKernels(fast: FastKernels, on: PhaseRunner = fast): ChunkKernels {
   const arena = fast.arena;
-  const parts = WORK_PARTS;
   const run = <T>(steps: Generator<Job[], T, void>): T => on.run(steps);
   /** Splits [start, start + len) into TypeScript ends and kernel views; null when the layout is degenerate. */
   const plan = (acc: StreamingStats, start: number, len: number) => {
@@ -114,9 +116,14 @@ export function chunkKernels(fast: FastKernels, on: PhaseRunner = fast): ChunkKe
     };
   };
 
-  /** A view's jobs: rows split into `parts`, or its channels when it has fewer rows (the split fixed: same bits on any thread count). */
-  const ranges = (v: View): { o0: number; o1: number; c0: number; c1: number }[] => {
+  /**
+   * A view's jobs: its rows split into up to WORK_PARTS parts of at least MIN_JOB values, or its channels when
+   * it has fewer rows. The split depends on the view alone (same bits on any thread count); small views (tiny
+   * chunks) stay one job, whose scheduling would cost more than it saves.
+   */
+  const ranges = (v: View, kin: number): { o0: number; o1: number; c0: number; c1: number }[] => {
     const S = v.s1 - v.s0;
+    const parts = Math.max(1, Math.min(WORK_PARTS, Math.floor((v.rows * v.K * kin) / MIN_JOB)));
     if (v.rows >= parts || v.rows >= S) return split(v.rows, parts).map(([o0, o1]) => ({ o0, o1, c0: 0, c1: S }));
     return split(S, parts).map(([c0, c1]) => ({ o0: 0, o1: v.rows, c0, c1 }));
   };
@@ -124,7 +131,7 @@ export function chunkKernels(fast: FastKernels, on: PhaseRunner = fast): ChunkKe
   /** Each channel's moments of a view (true), or false when the memory is full. */
   function* viewMoments(acc: StreamingStats, values: Float32Array, x: number, v: View, k: number, kin: number): Generator<Job[], boolean, void> {
     const S = v.s1 - v.s0;
-    const rs = ranges(v);
+    const rs = ranges(v, kin);
     const mem = blocks();
     try {
       const b1 = mem.take(rs.length, 5 * S, (f) => { f.fill(Infinity, S, 2 * S); f.fill(-Infinity, 2 * S, 3 * S); });
@@ -204,7 +211,7 @@ export function chunkKernels(fast: FastKernels, on: PhaseRunner = fast): ChunkKe
     const edges = acc.edges();
     const lo = edges[0];
     const scale = bins / (edges[bins] - lo);
-    const rs = ranges(v);
+    const rs = ranges(v, kin);
     // per part: the 7 S float64 accumulators stats2_f32 writes, then S (bins + 1) int32 counts; the counters stay
     // within max(8 x the view's values, 1 MiB), else TypeScript
     const f64s = 7 * S + Math.ceil((S * (bins + 1) * 4) / 8);

@@ -137,8 +137,9 @@ describe('ParallelKernels (synchronous, 2 threads over shared memory)', function
 
   it('the streamed per-chunk statistics (chunks) on 2 threads: the bits of FastKernels.chunks, part of them on the worker', () => {
     const before = pool.workerJobs;
-    // long blocks split by rows and by channels (bn_sums_f32), with NaN (stats2_f32), and channels last
-    for (const [shape, nan] of [[[12, 4, 40], false], [[6, 16, 40], false], [[6, 16, 40], true], [[50, 12], false]] as [number[], boolean][]) {
+    // long blocks split by rows and by channels (bn_sums_f32), with NaN (stats2_f32), and channels last; views
+    // of 2^16 values or more are split into jobs
+    for (const [shape, nan] of [[[12, 4, 4096], false], [[2, 16, 8192], false], [[2, 16, 8192], true], [[20000, 12], false]] as [number[], boolean][]) {
       const n = numel(shape);
       const v = fast.allocFloat32(n)!;
       v.set(data(randn(shape, 31, 2, 3)));
