@@ -399,7 +399,9 @@ export class NormPanel implements PanelProbe {
         return;
       }
       const pct = Math.floor(100 * e.fraction);
-      progress.report({ message: `${e.text} (${pct}%)`, increment: pct > reported ? pct - reported : undefined });
+      // the notification's title already says "normalizing x.npy"
+      const message = `${e.text.replace(/^normalizing: /, '')} (${pct}%)`;
+      progress.report({ message, increment: pct > reported ? pct - reported : undefined });
       reported = Math.max(reported, pct);
       this.post({ type: 'progress', fraction: e.fraction, text: e.text });
     };

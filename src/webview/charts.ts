@@ -25,8 +25,13 @@ export function statLine(s: Summary): string {
   return `mean ${num(s.mean)} · std ${num(s.std)} · min ${num(s.min)} · max ${num(s.max)}${nonFinite}`;
 }
 
-function figure(cls: string, caption: (Node | string)[], ...canvases: HTMLCanvasElement[]): HTMLElement {
+function figure(cls: string, caption: (Node | string)[], ...canvases: HTMLElement[]): HTMLElement {
   return el('figure', { class: cls }, el('figcaption', {}, ...caption), ...canvases.map((c) => el('div', { class: 'canvas' }, c)));
+}
+
+/** Where a chart of "after" will be, while a streamed run has not computed it: an outlined box saying why. */
+function pendingBox(text: string): HTMLElement {
+  return el('div', { class: 'pending-chart', role: 'note' }, text);
 }
 
 interface Pager<T> {
@@ -39,11 +44,13 @@ interface Pager<T> {
 
 /**
  * Draws `view` into a new section appended to `container` (attached first: chart.js sizes canvases from the
- * layout). `pages` holds the shown page of each pager and is updated as the user pages.
+ * layout). `pages` holds the shown page of each pager and is updated as the user pages. `afterPending` (a
+ * streamed run's first pictures, before the op ran) says why there is no "after" yet: its charts are then
+ * left out, each in a box of the same size, so nothing moves when they come.
  */
 export function createChartView(
   container: HTMLElement, view: AnalysisView, colors: ThemeColors, pageSize: number, pages: { channel: number; group: number },
-  afterPending = false,
+  afterPending?: string,
 ): ChartView {
   const charts: Chart[] = [];
   const { before, after } = view.stats;
@@ -52,13 +59,15 @@ export function createChartView(
 
   // Overall before / after.
   const bc = el('canvas', { role: 'img', 'aria-label': `Histogram of all values before: ${statLine(before.overall)}` });
-  const ac = el('canvas', { role: 'img', 'aria-label': `Histogram of all values after: ${statLine(after.overall)}` });
+  const ac = afterPending ? pendingBox(afterPending) : el('canvas', { role: 'img', 'aria-label': `Histogram of all values after: ${statLine(after.overall)}` });
   root.append(el('div', { class: 'pair' },
     figure('big', [el('b', {}, 'Before'), ' ', el('span', { class: 'muted' }, statLine(before.overall))], bc),
-    figure('big', [el('b', {}, 'After'), ' ', el('span', { class: 'muted' }, afterPending ? 'pending: runs once the input is read' : `${statLine(after.overall)} · dashed: N(0, 1)`)], ac)));
+    figure('big', [el('b', {}, 'After'), ' ', el('span', { class: 'muted' }, afterPending ?? `${statLine(after.overall)} · dashed: N(0, 1)`)], ac)));
   const text = colors.text, grid = colors.grid;
   charts.push(drawHistogram(bc, { ...before.overall.histogram, color: colors.before, label: 'before', textColor: text, gridColor: grid }));
-  charts.push(drawHistogram(ac, { ...after.overall.histogram, color: colors.after, label: 'after', normalOverlay: !afterPending, textColor: text, gridColor: grid }));
+  if (ac instanceof HTMLCanvasElement) {
+    charts.push(drawHistogram(ac, { ...after.overall.histogram, color: colors.after, label: 'after', normalOverlay: true, textColor: text, gridColor: grid }));
+  }
 
   // Per-channel profile.
   if (before.channels.length > 1) {
@@ -70,8 +79,10 @@ export function createChartView(
       lines: [
         { label: 'mean before', values: before.channels.map((c) => c.mean), color: colors.before },
         { label: 'std before', values: before.channels.map((c) => c.std), color: colors.before, dashed: true },
-        { label: 'mean after', values: after.channels.map((c) => c.mean), color: colors.after },
-        { label: 'std after', values: after.channels.map((c) => c.std), color: colors.after, dashed: true },
+        ...(afterPending ? [] : [
+          { label: 'mean after', values: after.channels.map((c) => c.mean), color: colors.after },
+          { label: 'std after', values: after.channels.map((c) => c.std), color: colors.after, dashed: true },
+        ]),
       ],
       textColor: text,
       gridColor: grid,
@@ -115,14 +126,17 @@ export function createChartView(
         for (let i = first; i < last; i++) {
           const b = itemsBefore[i], a = itemsAfter[i];
           const cb = el('canvas', { role: 'img', 'aria-label': `${label(b)} before: ${statLine(b)}` });
-          const ca = el('canvas', { role: 'img', 'aria-label': `${label(b)} after: ${statLine(a)}` });
+          const ca = afterPending ? pendingBox('') : el('canvas', { role: 'img', 'aria-label': `${label(b)} after: ${statLine(a)}` });
+          const moments = afterPending ? ` μ ${num(b.mean)} · σ ${num(b.std)}` : ` μ ${num(b.mean)} → ${num(a.mean)} · σ ${num(b.std)} → ${num(a.std)}`;
           const fig = el('figure', { class: 'small', role: 'listitem', tabindex: -1, 'data-index': i },
-            el('figcaption', {}, el('b', {}, label(b)), el('span', { class: 'muted' }, ` μ ${num(b.mean)} → ${num(a.mean)} · σ ${num(b.std)} → ${num(a.std)}`)),
+            el('figcaption', {}, el('b', {}, label(b)), el('span', { class: 'muted' }, moments)),
             el('div', { class: 'pair-small' }, el('div', { class: 'canvas' }, cb), el('div', { class: 'canvas' }, ca)));
           figures.set(i, fig);
           grid2.append(fig);
           pageCharts.push(drawMiniHistogram(cb, { edges: side.before.edges, counts: b.histogram, color: colors.before, label: `${label(b)} before` }));
-          pageCharts.push(drawMiniHistogram(ca, { edges: side.after.edges, counts: a.histogram, color: colors.after, label: `${label(b)} after` }));
+          if (ca instanceof HTMLCanvasElement) {
+            pageCharts.push(drawMiniHistogram(ca, { edges: side.after.edges, counts: a.histogram, color: colors.after, label: `${label(b)} after` }));
+          }
         }
         if (kind === 'channel') pages.channel = page; else pages.group = page;
       },

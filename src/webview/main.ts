@@ -55,18 +55,22 @@ const notice = el('div', { class: 'notice', role: 'status', 'aria-live': 'polite
 const exportBar = createExportBar((format) => send({ type: 'export', format }), () => savePng());
 const body = el('div', { class: 'body', hidden: true }, tabs, staleNote, partialNote, viewSlot, cardsSlot, checksSlot);
 
-const controlRow = el('div', { class: 'control-row', hidden: true }, controlsSlot, el('div', { class: 'busy-box' }, status, progressBar, cancelButton));
+const controlRow = el('div', { class: 'control-row', hidden: true }, controlsSlot);
+/** Cancel, the progress bar and what runs: at the end of the export row, a line every panel has anyway. */
+const busyBox = el('div', { class: 'busy-box' }, status, progressBar, cancelButton);
 app.replaceChildren(
   el('header', { class: 'head' }, title, meta, overall, badges),
   controlRow,
   loadError,
-  el('div', { class: 'export-row' }, exportBar, notice),
+  el('div', { class: 'export-row' }, exportBar, notice, busyBox),
   body,
 );
 exportBar.hidden = true;
 
 let controls: Controls | undefined;
 let chartView: ChartView | undefined;
+/** The "after" pending text the charts were drawn with (see afterPendingText). */
+let renderedPending: string | undefined;
 
 function setTab(tab: Model['tab']): void {
   model.tab = tab;
@@ -81,15 +85,31 @@ function renderHead(): void {
   meta.textContent = t ? `shape ${shapeText(t.shape)} · ${t.dtype} · ${countText(t.numel)} elements` : 'Loading...';
   if (t?.streamed) meta.textContent += ` · streamed from disk within ${t.streamed.budgetMB} MiB`;
   const r = model.result?.view;
-  const afterPending = model.result?.partial?.afterPending;
+  const partial = model.result?.partial;
+  const pending = afterPendingText();
+  // which side a partial picture leaves unfinished (the note under the tabs says how much it covers)
+  const mark = (unfinished: boolean) => (unfinished ? [' ', el('span', { class: 'badge partial' }, 'partial')] : []);
   overall.replaceChildren();
   if (r) {
     overall.append(
-      el('div', {}, el('span', { class: 'side before' }, 'before'), ' ', statLine(r.stats.before.overall)),
-      el('div', {}, el('span', { class: 'side after' }, 'after'), ' ', afterPending ? el('span', { class: 'muted' }, 'pending: runs once the input is read') : statLine(r.stats.after.overall)),
+      el('div', {}, el('span', { class: 'side before' }, 'before'), ' ', statLine(r.stats.before.overall),
+        ...mark(partial?.stage === 'preview' || partial?.stage === 'moments')),
+      el('div', {}, el('span', { class: 'side after' }, 'after'), ' ',
+        ...(pending ? [el('span', { class: 'muted' }, pending)] : [statLine(r.stats.after.overall), ...mark(partial?.stage === 'after-preview' || partial?.stage === 'after-moments')])),
       el('div', { class: 'muted' }, `${opTitle(r)} · ${r.shape_report.description}`));
   }
   badges.replaceChildren(flagBadges(model.checks));
+}
+
+/**
+ * What stands for "after" while a streamed run has not computed it (undefined once it has): pending while the
+ * run goes on, else why it never came (cancelled, or the op cannot run on a streamed file).
+ */
+function afterPendingText(): string | undefined {
+  const partial = model.result?.partial;
+  if (!partial?.afterPending) return undefined;
+  if (model.busy) return 'pending: runs once the input is read';
+  return partial.stage === 'input-only' ? 'not computed: the op did not run on the streamed file' : 'not computed: stopped before the output pass';
 }
 
 function opTitle(v: NonNullable<ResultMessage['view']>): string {
@@ -117,7 +137,8 @@ function renderView(): void {
     return;
   }
   const pageSize = model.init?.settings.pageSize ?? 16;
-  const view = createChartView(viewSlot, result.view, themeColors(), pageSize, model.pages, result.partial?.afterPending);
+  renderedPending = afterPendingText();
+  const view = createChartView(viewSlot, result.view, themeColors(), pageSize, model.pages, afterPendingText());
   chartView = view;
   requestAnimationFrame(() => {
     if (chartView !== view) return;
@@ -149,6 +170,12 @@ function renderCards(): void {
 
 function renderBusy(): void {
   const p = model.busy ? model.progress : undefined;
+  // a run that ends without its output (cancelled, or refused on a streamed file) says so where "after" waits
+  const pending = afterPendingText();
+  if (model.result?.partial?.afterPending && pending !== renderedPending) {
+    renderHead();
+    renderView();
+  }
   status.textContent = model.busy ? `${model.busy[0].toUpperCase()}${model.busy.slice(1)}${p ? ` · ${p.text} · ${Math.floor(100 * p.fraction)}%` : '...'}` : '';
   progressBar.hidden = !p;
   if (p) progressBar.value = p.fraction;
@@ -254,7 +281,9 @@ function handle(msg: ToWebview): void {
           model.error = msg;
           controls?.showError(undefined, undefined);
           controls?.showError(msg.field, msg.message);
-          staleNote.hidden = !model.result;
+          // over the first pictures of the run that failed or was cancelled, the partial note says what they are
+          staleNote.hidden = !model.result
+            || (model.result.partial !== undefined && (msg.requestId === undefined || msg.requestId === model.result.requestId));
           return;
         case 'checks':
           model.error = msg;

@@ -44,6 +44,12 @@ describe('Normalize tensor panel (real workbench)', () => {
     assert.equal(await frame.locator('h1').textContent(), 'conv_activations.json');
     assert.equal(await frame.locator('.meta').textContent(), 'shape [4, 8, 16, 16] · float32 · 8,192 elements');
     assert.equal(await frame.locator('#control-op').inputValue(), 'batch');
+    // The (idle, empty) busy box takes no line of its own: it ends the one line of export buttons.
+    const exportRow = (await frame.locator('.export-row').boundingBox())!;
+    const busyBox = (await frame.locator('.busy-box').boundingBox())!;
+    const button = (await frame.locator('.export-row button').first().boundingBox())!;
+    assert.ok(exportRow.height < 1.5 * button.height && busyBox.y >= exportRow.y && busyBox.y + busyBox.height <= exportRow.y + exportRow.height + 0.5,
+      `the export row is not one line: ${JSON.stringify({ exportRow, busyBox, button })}`);
     // BatchNorm on 8 channels: overall before + after, the profile, and 8 before/after pairs.
     let painted = await paintedPixels(frame);
     assert.equal(painted.length, 2 + 1 + 2 * 8);

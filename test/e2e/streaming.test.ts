@@ -227,8 +227,15 @@ describe('A streamed file in the panel (real workbench)', function () {
     await frame.locator('.field-error', { hasText: 'LayerNorm over every dim needs statistics of the whole tensor at once' }).waitFor({ timeout: 60_000 });
     await frame.locator('body[data-partial="input-only"]').waitFor();
     assert.equal(await frame.locator('.partial-note').textContent(), `partial Input statistics of all ${size}; the op did not run on the streamed file`);
-    assert.equal((await shownLines(frame))[0], statsLine('before', batch.stats.before.overall), 'the input\'s statistics are complete');
     await assertIdle(page, frame);
+    const lines = await shownLines(frame);
+    assert.equal(lines[0], statsLine('before', batch.stats.before.overall), 'the input\'s statistics are complete');
+    // "after" says it was never computed (not "pending"), in the header and in place of its chart
+    assert.equal(lines[1], 'after not computed: the op did not run on the streamed file');
+    assert.equal(await frame.locator('.pair .pending-chart').textContent(), 'not computed: the op did not run on the streamed file');
+    assert.equal(await frame.locator('.pair canvas').count(), 1, 'only "before" is drawn');
+    // the picture is this run's own (its note says so), not an older "last valid run"
+    assert.equal(await frame.locator('.stale-note').isVisible(), false);
   });
 
   it('stops the reading of a 2 GiB file with Cancel in the panel, and with Cancel in the notification, and says so', async () => {
@@ -250,6 +257,11 @@ describe('A streamed file in the panel (real workbench)', function () {
       assert.match(await frame.locator('body').getAttribute('data-partial') ?? '', /^(preview|moments)$/);
       assert.match(await frame.locator('.partial-note').textContent() ?? '',
         /^partial (First [\d.]+% of 2\.15 GB|Statistics of the first [\d.]+% of 2\.15 GB; histograms of the first [\d.]+%) - stopped before the end$/);
+      // the header marks "before" partial and says "after" was not computed; no "last valid run" note over it
+      const [beforeLine, afterLine] = await shownLines(frame);
+      assert.match(beforeLine, /^before mean .* partial$/);
+      assert.equal(afterLine, 'after not computed: stopped before the output pass');
+      assert.equal(await frame.locator('.stale-note').isVisible(), false);
     };
     await drawn(frame, 0);
     await frame.locator('.busy-box button', { hasText: 'Cancel' }).click();
