@@ -23,13 +23,12 @@ import { detectSourceFormat, isMultiTensor, listSource, listTensors, openTensorS
 import type { TensorSource } from '../engine/formats/source';
 import { parseLiteral } from '../engine/formats/literal';
 import { npyHeader, writeNpy } from '../engine/formats/npy';
-import { normalize, planOf } from '../engine/ops';
+import { planOf } from '../engine/ops';
 import type { NormOutput, NormParams } from '../engine/params';
-import { ChannelLayout, channelLayout, sideStats, SideStats } from '../engine/stats';
-import type { FastKernels, StatsSpec } from '../engine/fast/fastKernels';
-import { ChunkKernels, chunkKernels } from '../engine/streamKernels';
+import { channelLayout, SideStats } from '../engine/stats';
+import { Kernels, tsKernels } from '../engine/kernels';
 import type { Moments } from '../engine/streamStats';
-import { addHistogram, addMoments, chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamStats } from '../engine/streaming';
+import { addHistogram, addMoments, chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamNormalizePasses, streamStats } from '../engine/streaming';
 import { StreamingStats } from '../engine/streamStats';
 import { isContiguous, numel, permute, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
@@ -58,42 +57,10 @@ interface Streamed {
 }
 
 /**
- * The kernels a session runs on: `normalize` at least (the TypeScript kernels by default); the rest optional,
- * each falling back to TypeScript where absent. `fastSessionKernels` builds them on the WebAssembly kernels, in
- * this thread or on a ParallelKernels.
+ * The kernels a session runs on (engine/kernels.ts): the TypeScript kernels by default; the worker passes its
+ * ParallelKernels (the WebAssembly kernels across threads).
  */
-export interface SessionKernels {
-  normalize(x: Tensor, p: NormParams): NormOutput;
-  /** The op plus `sideStats` of the output (and of the input unless `spec.before` is false), as FastKernels'. */
-  normalizeWithStats?(x: Tensor, p: NormParams, spec: StatsSpec): NormOutput & { readonly stats?: { readonly before?: SideStats; readonly after: SideStats } };
-  sideStats?(values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]): SideStats;
-  /** Gives an output's (or `allocFloat32`'s) memory back at once. */
-  release?(a: Tensor | Float32Array): void;
-  /** A float32 array in the kernels' memory (inputs there are read in place), or null when it has no room. */
-  allocFloat32?(n: number): Float32Array | null;
-  /** The streamed passes' per-chunk statistics on the kernels (streamKernels.ts). */
-  chunks?: ChunkKernels;
-}
-
-/** The ops and in-memory statistics of FastKernels, or of a ParallelKernels on it (same signatures). */
-export type OpKernels = Pick<FastKernels, 'normalize' | 'normalizeWithStats' | 'sideStats'>;
-
-/**
- * The session's kernels on FastKernels: ops and in-memory statistics in this thread, or on `ops` (a
- * ParallelKernels on the same `fast`: `fastSessionKernels(pk.fast, pk)`) across its threads. Both split every
- * phase into WORK_PARTS jobs, so the results are the same bits either way. The streamed per-chunk statistics
- * run in this thread.
- */
-export function fastSessionKernels(fast: FastKernels, ops: OpKernels = fast): SessionKernels {
-  return {
-    normalize: (x, p) => ops.normalize(x, p),
-    normalizeWithStats: (x, p, spec) => ops.normalizeWithStats(x, p, spec),
-    sideStats: (values, layout, bins, groups) => ops.sideStats(values, layout, bins, groups),
-    release: (a) => fast.release(a),
-    allocFloat32: (n) => fast.allocFloat32(n),
-    chunks: chunkKernels(fast),
-  };
-}
+export type SessionKernels = Kernels;
 
 /** Parameter tensors by name (read from PanelParams.sources). */
 type ParamTensors = Partial<Record<ParamTensorName, Tensor>>;
@@ -126,13 +93,10 @@ export class EngineSession {
   private paramCache = new Map<string, Tensor>();
 
   private readonly runOp: (x: Tensor, p: NormParams) => NormOutput;
-  private readonly release?: (out: Tensor) => void;
 
-  /** `kernels` run the ops and statistics: the TypeScript kernels by default; the worker passes `fastSessionKernels(...)`. */
-  constructor(private readonly kernels: SessionKernels = { normalize }) {
-    const k = kernels;
-    this.runOp = (x, p) => k.normalize(x, p);
-    this.release = k.release ? (out) => k.release?.(out) : undefined;
+  /** `kernels` run the ops and statistics: the TypeScript kernels by default; the worker passes its ParallelKernels. */
+  constructor(private readonly kernels: SessionKernels = tsKernels) {
+    this.runOp = (x, p) => kernels.normalize(x, p);
   }
 
   /** Streamed work with an id up to this stops at its next chunk (see `abort`). */
@@ -217,7 +181,7 @@ export class EngineSession {
     switch (req.kind) {
       case 'load': {
         if (this.streamed) void this.closeStream();
-        if (this.x) this.kernels.release?.(this.x);
+        if (this.x) this.kernels.release(this.x);
         this.x = undefined;
         this.last = undefined;
         this.beforeCache = undefined;
@@ -249,24 +213,14 @@ export class EngineSession {
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
         const hit = this.beforeCache?.key === key;
-        const k = this.kernels;
-        const stats = k.sideStats ?? sideStats;
-        let out: NormOutput;
-        let after: SideStats | undefined;
-        if (k.normalizeWithStats) {
-          // the op with the output's statistics (and the input's when not cached) from the fused kernels
-          const res = k.normalizeWithStats(x, p, { layout, bins: req.bins, groups, before: !hit });
-          out = res;
-          after = res.stats?.after;
-          if (!hit && res.stats?.before) this.beforeCache = { key, stats: res.stats.before };
-        } else {
-          out = this.runOp(x, p);
-        }
+        // the op with the output's statistics (and the input's when not cached) from the fused kernels
+        const out = this.kernels.normalizeWithStats(x, p, { layout, bins: req.bins, groups, before: !hit });
+        const after = out.stats.after;
+        if (!hit && out.stats.before) this.beforeCache = { key, stats: out.stats.before };
         if (this.beforeCache?.key !== key) {
-          this.beforeCache = { key, stats: stats(toComputeArray(x), layout, req.bins, groups) };
+          this.beforeCache = { key, stats: this.kernels.sideStats(toComputeArray(x), layout, req.bins, groups) };
         }
         const before = this.beforeCache.stats;
-        after ??= stats(toComputeArray(out.output), layout, req.bins, groups);
         this.last = { params: p, out, before, after };
         const view: AnalysisView = {
           input: { shape: [...x.shape], dtype: x.dtype },
@@ -285,7 +239,8 @@ export class EngineSession {
         const last = this.lastRun();
         const t0 = Date.now();
         const checks = equivalenceChecks(x, last.params, this.runOp).map(checkView);
-        const flags = healthFlags(x, last.params, last.out, last.before, last.after, this.runOp, this.kernels.sideStats ?? sideStats).map(flagView);
+        const flags = healthFlags(x, last.params, last.out, last.before, last.after, this.runOp,
+          (v, l, b, g) => this.kernels.sideStats(v, l, b, g)).map(flagView);
         return { id: req.id, ok: true, kind: 'checked', checks, flags, ms: Date.now() - t0 };
       }
       case 'npy':
@@ -360,8 +315,9 @@ export class EngineSession {
     const size = bytesText(file.size);
     const cachedEntry = this.beforeCache?.key === key ? this.beforeCache : undefined;
     const cached = cachedEntry?.stats;
-    // input statistics: 2 passes unless cached; the op: 2 (its input's statistics are those)
-    const progress = progressReporter(id, emit, (cached ? 0 : 2) + (cached && !cachedEntry?.moments ? 3 : 2), () => this.abortedUpTo >= id);
+    // input statistics: 2 passes unless cached; then the op's (fewer when the input's moments are at hand)
+    const given = !cached || cachedEntry?.moments !== undefined;
+    const progress = progressReporter(id, emit, (cached ? 0 : 2) + streamNormalizePasses(r, given), () => this.abortedUpTo >= id);
     const view = (before: SideStats, after: SideStats | undefined): AnalysisView => ({
       input: { shape: [...src.shape], dtype: src.dtype },
       op: r,
@@ -388,7 +344,7 @@ export class EngineSession {
         onRunning: (s, n) => partial('moments', withHistograms(s, preview), undefined, `Statistics of the first ${percentText(n / Math.max(1, src.count))} of ${size}; histograms of the first ${previewShare}`),
         onMoments: (s) => partial('moments', withHistograms(s, preview), undefined, `Statistics of all ${size}; histograms of the first ${previewShare}`),
         onProgress: (q) => progress.pass('input statistics', q),
-        kernels: this.kernels.chunks,
+        kernels: this.kernels,
       });
       before = res.stats;
       this.beforeCache = { key, stats: before, moments: res.moments, layoutKey: JSON.stringify(layout) };
@@ -416,7 +372,7 @@ export class EngineSession {
       res = await streamNormalize(src, p, write, {
         chunkElements: chunkElementsFor(itemSize(src.dtype), budget, 16), bins, groups,
         onProgress: (q) => progress.pass('normalizing', q),
-        normalize: this.runOp, release: this.release, kernels: this.kernels.chunks,
+        kernels: this.kernels,
         // the input's statistics streamed above: no pass over the input for them
         before: beforeMoments ? { stats: done, moments: beforeMoments } : undefined,
         onRunning: (s, n) => partial('after-moments', done, withHistograms(s, afterPreview), `Input complete; output statistics of the first ${percentText(n / Math.max(1, src.count))} of ${size}; its histograms of the first ${afterShare}`),
@@ -448,7 +404,6 @@ export class EngineSession {
     if (!last) throw new NormScopeError('nothing normalized yet');
     if (req.path === undefined) throw new NormScopeError('a streamed tensor is exported to a file, not held in memory: give a path');
     const path = req.path;
-    const progress = progressReporter(req.id, emit, 3, () => this.abortedUpTo >= req.id);
     let writer: NpyFileWriter;
     try {
       writer = await NpyFileWriter.create(path, last.outDType, st.src.shape);
@@ -460,12 +415,13 @@ export class EngineSession {
     const r = planOf(shaped, last.params).resolved;
     const layout = sourceLayout(st.src, r);
     const moments = cache?.moments && cache.layoutKey === JSON.stringify(layout) ? cache.moments : undefined;
+    const progress = progressReporter(req.id, emit, streamNormalizePasses(r, moments !== undefined), () => this.abortedUpTo >= req.id);
     try {
       await streamNormalize(st.src, last.params, (y) => writer.write(y), {
         chunkElements: chunkElementsFor(itemSize(st.src.dtype), st.budgetMB * 2 ** 20, 16), bins: 1,
         groups: cache && moments ? cache.stats.groups.map((g) => g.channels) : undefined,
         onProgress: (q) => progress.pass('writing the output', q),
-        normalize: this.runOp, release: this.release, kernels: this.kernels.chunks,
+        kernels: this.kernels,
         before: moments && cache ? { stats: cache.stats, moments } : undefined,
       });
       await writer.close();
@@ -613,11 +569,10 @@ export class EngineSession {
    * (other dtypes, no kernels, or a memory that cannot hold it).
    */
   private shared(x: Tensor): Tensor {
-    const alloc = this.kernels.allocFloat32;
-    if (!alloc || x.dtype !== 'float32') return x;
+    if (x.dtype !== 'float32') return x;
     const n = numel(x.shape);
     if (n === 0) return x;
-    const data = alloc.call(this.kernels, n);
+    const data = this.kernels.allocFloat32(n);
     if (!data) return x;
     if (isContiguous(x) && x.data instanceof Float32Array) data.set(x.data.subarray(x.offset, x.offset + n));
     else data.set(toComputeArray(x));

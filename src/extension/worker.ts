@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { kernelBytes } from '../node/kernelBytes';
 import { createParallelKernels, defaultThreads } from '../node/pool';
-import { EngineSession, fastSessionKernels } from './engineSession';
+import { EngineSession } from './engineSession';
 import type { WorkerEvent, WorkerReply, WorkerRequest } from './workerMessages';
 
 const port = parentPort;
@@ -16,7 +16,7 @@ if (!port) throw new Error('worker.js runs as a worker thread (started by worker
 // kernel threads beside dist/kernelWorker.js), else the TypeScript kernels. Same bits on any thread count.
 const bytes = kernelBytes();
 const pool = bytes ? createParallelKernels(bytes, { threads: defaultThreads() }) : null;
-const session = new EngineSession(pool ? fastSessionKernels(pool.fast, pool) : undefined);
+const session = new EngineSession(pool ?? undefined);
 const emit = (e: WorkerEvent) => port.postMessage(e);
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {

@@ -16,7 +16,7 @@ import type { FrameLocator, Page } from 'playwright-core';
 import { npyHeader, writeNpy } from '../../src/engine/formats/npy';
 import type { Summary } from '../../src/engine/stats';
 import { tensor } from '../../src/engine/tensor';
-import { EngineSession, fastSessionKernels } from '../../src/extension/engineSession';
+import { EngineSession } from '../../src/extension/engineSession';
 import { bytesText } from '../../src/extension/panelModel';
 import { kernelBytes } from '../../src/node/kernelBytes';
 import { createFastKernels } from '../../src/node/pool';
@@ -60,7 +60,7 @@ async function engineViews(file: string, budgetMB: number, runs: readonly PanelP
   const bytes = kernelBytes();
   const fast = bytes && createFastKernels(bytes);
   assert.ok(fast, 'the WebAssembly kernels (dist/kernels.wasm) load');
-  const session = new EngineSession(fastSessionKernels(fast));
+  const session = new EngineSession(fast);
   try {
     const loaded = await session.handleAsync({ kind: 'load', id: 1, label: 'x', name: path.basename(file), path: file, budgetMB });
     assert.ok(loaded.ok && loaded.kind === 'loaded' && loaded.info.streamed, JSON.stringify(loaded));

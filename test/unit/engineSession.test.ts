@@ -360,11 +360,9 @@ function sameStats(a: SideStats, b: SideStats, what: string): void {
   a.groups.forEach((g, i) => { summary(g, b.groups[i], `group ${i}`); assert.deepEqual(g.histogram, b.groups[i].histogram); });
 }
 
-describe('engine session on the fast kernels (fastSessionKernels)', () => {
+describe('engine session on the fast kernels', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createFastKernels } = require('../../src/node/pool') as typeof import('../../src/node/pool');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { fastSessionKernels } = require('../../src/extension/engineSession') as typeof import('../../src/extension/engineSession');
   const fast = createFastKernels(fs.readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm')));
   if (!fast) throw new Error('the kernels did not load');
 
@@ -391,7 +389,7 @@ describe('engine session on the fast kernels (fastSessionKernels)', () => {
     data[5] = NaN; data[100] = -0;
     const npy = writeNpy(tensor('float32', [4, 6, 9, 7], data));
     const ts = new EngineSession();
-    const fk = new EngineSession(fastSessionKernels(fast));
+    const fk = new EngineSession(fast);
     for (const s of [ts, fk]) ok(s.handle({ kind: 'load', id: 1, label: 'x', name: 'x.npy', bytes: npy }), 'loaded');
     const paramsList: PanelParams[] = [{ op: 'batch' }, { op: 'group', groups: 3 }, { op: 'instance' }, { op: 'layer', normalized_shape: [9, 7] }, { op: 'rms' }, { op: 'batch', layout: 'nhwc' }] as PanelParams[];
     for (const params of paramsList) {
