@@ -267,14 +267,17 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
     { op: 'layer' },
     { op: 'layer', normalized_shape: [5, 7], weight: tensor('float32', [5, 7], randn(35, 24)) },
     { op: 'layer', layout: 'nhwc', normalized_shape: [7] },
+    { op: 'layer', normalized_shape: [6, 5, 7] }, // rows of 210 across 6 channel segments of 35
+    { op: 'layer', normalized_shape: [7] }, // rows of 7, 5 to a channel segment (a part may end mid-segment)
     { op: 'group', groups: 3, weight: w6, bias: b6 },
     { op: 'group', groups: 2, layout: 'nhwc', weight: tensor('float32', [6], randn(6, 25)) }, // on xh: C = 6 last
     { op: 'instance' },
     { op: 'instance', layout: 'nhwc' },
     { op: 'rms' },
+    { op: 'rms', normalized_shape: [5, 7], weight: tensor('float32', [5, 7], randn(35, 27)) },
     { op: 'rms', layout: 'nhwc' },
   ];
-  for (const parts of [1, 2]) {
+  for (const parts of [1, 2, 3]) {
     for (const p of OPS) {
       it(`${p.op}${p.mode ? ` ${p.mode}` : ''}${p.layout ? ` ${p.layout}` : ''}${p.weight ? ' affine' : ''}, parts = ${parts}: the output of steps, both sides' sideStats`, () => {
         const x = input(p);
@@ -285,9 +288,10 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
         const r = drive(fast, fast.normalizeWithStatsSteps(x, p, spec, parts), parts, phases);
         assert.equal(r.kernels, 'wasm');
         // BatchNorm, GroupNorm, InstanceNorm: pass 1 of both sides rides on the write pass (no stats1 phase);
-        // LayerNorm, RMSNorm: one stats1 phase per side. Pass 2: one stats2 phase per side.
+        // LayerNorm, RMSNorm: on the rows just written, per channel segment (35 values here), except with
+        // channels last (segments of one value): one stats1 phase per side. Pass 2: one stats2 phase per side.
         const count = (fn: string): number => phases.filter((ph) => ph.every((j) => j.fn === fn)).length;
-        assert.equal(count('stats1_f32'), p.op === 'layer' || p.op === 'rms' ? 2 : 0, 'pass-1 phases');
+        assert.equal(count('stats1_f32'), (p.op === 'layer' || p.op === 'rms') && spec.layout.inner === 1 ? 2 : 0, 'pass-1 phases');
         assert.equal(count('stats2_f32'), 2, 'pass-2 phases');
         assert.deepStrictEqual(r.output.data, plain.output.data, 'output bit for bit');
         assert.deepStrictEqual(r.running_mean?.data, plain.running_mean?.data);
@@ -301,6 +305,25 @@ describe('fast statistics fused with the normalization (normalizeWithStats)', ()
       });
     }
   }
+
+  it('LayerNorm/RMSNorm rows cut into parts in the middle of channel segments, with NaN, Inf and zeros of both signs', () => {
+    // 90 rows of 7 in 18 channel segments of 35: 4 parts of 23, 23, 22, 22 rows end mid-segment, so a segment's
+    // pass 1 is split between two parts' accumulators and merged in element order
+    const v = Float32Array.from(x.data as Float32Array);
+    v[36] = NaN; v[170] = Infinity; v[160] = -0; v[161] = 0; v[300] = 0; v[301] = -0;
+    const xs = tensor('float32', [3, 6, 5, 7], v);
+    for (const p of [{ op: 'layer', normalized_shape: [7] }, { op: 'rms', normalized_shape: [7] }] as NormParams[]) {
+      const spec = specOf(xs, p, 11);
+      const phases: Job[][] = [];
+      const r = drive(fast, fast.normalizeWithStatsSteps(xs, p, spec, 4), 4, phases);
+      assert.equal(phases.filter((ph) => ph.every((j) => j.fn === 'stats1_f32')).length, 0, `${p.op}: pass 1 rides on the rows`);
+      const xin = toComputeArray(xs);
+      assertSameStats(r.stats.before!, sideStats(xin, spec.layout, 11, spec.groups), xin, spec.layout, `${p.op} before`);
+      const xout = toComputeArray(r.output);
+      assertSameStats(r.stats.after, sideStats(xout, spec.layout, 11, spec.groups), xout, spec.layout, `${p.op} after`);
+      fast.release(r.output);
+    }
+  });
 
   it('input already in the memory, a strided view, and NaN in the input', () => {
     const inArena = fast.allocFloat32(numel(shape))!;

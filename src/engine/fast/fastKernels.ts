@@ -39,8 +39,10 @@ import { Arena, SharedMemoryLike } from './arena';
 export interface KernelExports {
   group_f32(x: number, o: number, r0: number, r1: number, G: number, cpg: number, S: number, eps: number,
     w: number, b: number, batch: number, stats: number, accIn: number, accOut: number): void;
-  layer_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, b: number, stats: number): void;
-  rms_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, stats: number): void;
+  layer_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, b: number, stats: number,
+    accIn?: number, accOut?: number, C?: number, S?: number): void;
+  rms_f32(x: number, o: number, r0: number, r1: number, K: number, eps: number, w: number, stats: number,
+    accIn?: number, accOut?: number, C?: number, S?: number): void;
   bn_sums_f32(x: number, n0: number, n1: number, C: number, S: number, shift: number, sd: number, sq: number): void;
   bn_apply_f32(x: number, o: number, n0: number, n1: number, C: number, S: number, k: number, scale: number, shift: number,
     accIn: number, accOut: number): void;
@@ -110,6 +112,11 @@ export { WORK_PARTS, split };
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 const SHIFT_TRUST = 16; // ops/common.ts
+/**
+ * LayerNorm/RMSNorm take their statistics' pass 1 per channel segment after writing rows (see the fuse test in
+ * opSteps) when a segment holds at least this many values; shorter segments cost more in calls than a pass.
+ */
+const ROW_STATS_MIN_INNER = 16;
 
 export class FastKernels implements Kernels {
   readonly memory: SharedMemoryLike;
@@ -428,24 +435,29 @@ export class FastKernels implements Kernels {
 
       // Statistics (when asked for) over the data the kernels see: a channels-last tensor's channels are those
       // of its canonical (N, C, S) copy, value for value. BatchNorm, GroupNorm and InstanceNorm write the output
-      // channel block by channel block: their write pass takes pass 1 of both sides (fused); LayerNorm and
-      // RMSNorm (rows across channels) get separate pass-1 phases.
+      // channel block by channel block: their write pass takes pass 1 of both sides (fused). LayerNorm and
+      // RMSNorm rows run across channels: they take pass 1 of both sides channel segment by channel segment
+      // right after writing the rows (in the cache), where a segment holds at least ROW_STATS_MIN_INNER values;
+      // else (e.g. channels last, one value per segment) separate pass-1 phases.
       const bins = spec?.bins ?? DEFAULT_BINS;
       const groups = spec?.groups ?? [];
       const wantBefore = spec?.before !== false;
       const canonical = transpose && spec !== null && spec.layout.channels === g.C && spec.layout.inner === 1;
       const lay = canonical ? { outer: g.N, channels: g.C, inner: g.S } : spec?.layout;
-      const fuse = spec !== null && lay !== undefined && channelOp && (canonical || !transpose)
-        && lay.outer === g.N && lay.channels === g.C && lay.inner === g.S && statsFit(lay, bins, parts);
+      const rowOp = p.op === 'layer' || p.op === 'rms';
+      const fuse = spec !== null && lay !== undefined && statsFit(lay, bins, parts) && (
+        (channelOp && (canonical || !transpose) && lay.outer === g.N && lay.channels === g.C && lay.inner === g.S)
+        || (rowOp && lay.inner >= ROW_STATS_MIN_INNER));
       let fused: { in: number[]; out: number[] } | null = null;
       if (fuse) {
-        const bi = this.pass1Blocks(parts, g.C);
-        const bo = bi && this.pass1Blocks(parts, g.C);
+        const bi = this.pass1Blocks(parts, lay.channels);
+        const bo = bi && this.pass1Blocks(parts, lay.channels);
         if (bi) temps.push(...bi);
         if (bo) temps.push(...bo);
         if (bi && bo) fused = { in: bi, out: bo };
       }
       const accArgs = (i: number): [number, number] => (fused ? [fused.in[i], fused.out[i]] : [0, 0]);
+      const rowAccArgs = (i: number): number[] => (fused && lay ? [...accArgs(i), lay.channels, lay.inner] : []);
 
       let extra: Partial<FastOutput> = {};
       if (p.op === 'batch') {
@@ -467,10 +479,10 @@ export class FastKernels implements Kernels {
           const affine = p.weight !== undefined || p.bias !== undefined;
           const w = affine ? f64(valuesOf(p.weight) ?? new Float64Array(K).fill(1), K) : 0;
           const b = affine ? f64(valuesOf(p.bias) ?? new Float64Array(K), K) : 0;
-          job = (r0, r1) => ({ fn: 'layer_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, b, statsStart] });
+          job = (r0, r1, i) => ({ fn: 'layer_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, b, statsStart, ...rowAccArgs(i)] });
         } else {
           const w = f64(valuesOf(p.weight), K);
-          job = (r0, r1) => ({ fn: 'rms_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, statsStart] });
+          job = (r0, r1, i) => ({ fn: 'rms_f32', args: [xs, os, r0, r1, K, plan.resolved.eps, w, statsStart, ...rowAccArgs(i)] });
         }
         yield split(rows, parts).map(([r0, r1], i) => job(r0, r1, i));
         // one copy of the interleaved (mean, var) pairs; split into two arrays only if someone reads them
