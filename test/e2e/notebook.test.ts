@@ -17,16 +17,27 @@ export async function openNotebook(page: Page, file: string): Promise<void> {
   await runCommand(page, 'Developer: Show Running Extensions');
   await page.locator('.runtime-extensions-editor').getByText('normscope.normscope', { exact: true }).waitFor();
   await runCommand(page, 'View: Close All Editors');
-  await page.keyboard.press('Control+P');
   const widget = page.locator('.quick-input-widget');
-  await widget.locator('.quick-input-box input').fill(file);
-  // Click the row of exactly this file: Enter would take the top row, which may be a recently opened notebook.
   const name = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  await widget.locator('.quick-input-list .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) })
-    .filter({ hasText: path.basename(path.dirname(file)) })
-    .first().click();
-  await page.locator('.tabs-container .tab.active', { hasText: path.basename(file) }).waitFor();
+  const tab = page.locator('.tabs-container .tab.active', { hasText: path.basename(file) });
+  // Quick Open, again if the notebook's tab does not come (once in a full run the clicked row opened nothing,
+  // as a list still filling may move its rows under the pointer)
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    await widget.locator('.quick-input-box input').fill(file);
+    // Click the row of exactly this file: Enter would take the top row, which may be a recently opened notebook.
+    await widget.locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) })
+      .filter({ hasText: path.basename(path.dirname(file)) })
+      .first().click();
+    try {
+      await tab.waitFor({ timeout: 10_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.locator('.notebookOverlay').first().waitFor();
 }
 
