@@ -17,6 +17,7 @@ import { NormParams } from '../src/engine/params';
 import { contiguous, tensor } from '../src/engine/tensor';
 import { Job, KernelName, WORK_PARTS } from '../src/engine/fast/fastKernels';
 import { ParallelKernels, createFastKernels } from '../src/node/pool';
+import { vsReference } from '../test/support/ulps';
 import { CASES } from './cases';
 
 function randn(n: number, seed: number): Float32Array {
@@ -57,24 +58,10 @@ async function time(fn: () => unknown, minRuns = 9, minMs = 300): Promise<{ ms: 
   return { ms: median(times), cpu: median(cpus) };
 }
 
-const u32 = new Uint32Array(1);
-const f32 = new Float32Array(u32.buffer);
-function ulp32(v: number): number {
-  f32[0] = Math.abs(v);
-  const a = f32[0];
-  u32[0] += 1;
-  return f32[0] - a;
-}
-
 /** Largest distance in float32 ulps from a float64 reference, and how many elements differ from fround(reference). */
 function accuracy(ours: ArrayLike<number>, ref: ArrayLike<number>): { max_ulps: number; inexact: number } {
-  let maxUlps = 0;
-  let exact = 0;
-  for (let i = 0; i < ours.length; i++) {
-    if (ours[i] === Math.fround(ref[i])) { exact++; continue; }
-    maxUlps = Math.max(maxUlps, Math.abs(ours[i] - ref[i]) / ulp32(ref[i]));
-  }
-  return { max_ulps: maxUlps, inexact: ours.length - exact };
+  const e = vsReference(ours, ref);
+  return { max_ulps: e.maxUlps, inexact: e.inexact };
 }
 
 interface Timing { readonly ms: number; readonly cpu: number }

@@ -8,6 +8,7 @@ import { NormParams } from '../../src/engine/params';
 import { Tensor, contiguous, numel, permute, tensor } from '../../src/engine/tensor';
 import { createFastKernels } from '../../src/node/pool';
 import { randnTensor as randn } from '../support/random';
+import { vsReference as ulps } from '../support/ulps';
 
 // The parity fixtures run on both kernel sets in ops.test.ts; this file covers what only the fast path has:
 // the arena, inputs in place, fallbacks and data far from zero against a float64 reference (threads: pool.test.ts).
@@ -15,24 +16,10 @@ import { randnTensor as randn } from '../support/random';
 const WASM = readFileSync(path.resolve(__dirname, '../../../dist/kernels.wasm'));
 
 
-const u32 = new Uint32Array(1);
-const f32 = new Float32Array(u32.buffer);
-function ulp32(v: number): number {
-  f32[0] = Math.abs(v);
-  const a = f32[0];
-  u32[0] += 1;
-  return f32[0] - a;
-}
-
 /** Max distance in float32 ulps of `ours` from a float64 reference, and the fraction exactly fround(ref). */
 function vsReference(ours: ArrayLike<number>, ref: ArrayLike<number>): { maxUlps: number; exact: number } {
-  let maxUlps = 0;
-  let exact = 0;
-  for (let i = 0; i < ours.length; i++) {
-    if (ours[i] === Math.fround(ref[i])) { exact++; continue; }
-    maxUlps = Math.max(maxUlps, Math.abs(ours[i] - ref[i]) / ulp32(ref[i]));
-  }
-  return { maxUlps, exact: exact / ours.length };
+  const e = ulps(ours, ref);
+  return { maxUlps: e.maxUlps, exact: 1 - e.inexact / ours.length };
 }
 
 const as64 = (t: Tensor): Tensor => tensor('float64', contiguous(t).shape, Float64Array.from(contiguous(t).data as Float32Array));
