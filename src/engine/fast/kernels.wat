@@ -127,14 +127,31 @@
   ;; 0 while the rows so far had their mean within 4 standard deviations of zero (then the sums and the output
   ;; need no subtraction), else the row's first value, as in the TypeScript kernel.
   (func $moments (param $p i32) (param $n i32)
-    (local $k f64) (local $s f64) (local $q f64) (local $dm f64) (local $rn f64) (local $v f64)
+    (call $moments_seg (local.get $p) (local.get $n) (local.get $n)))
+
+  ;; $moments whose shift-0 sums are taken segment by segment (seg divides n; GroupNorm's channels), each segment's
+  ;; $sums added to the total: the arithmetic of $affine0_sums, so a row's moments are the same bits whether its
+  ;; sums were fused into the previous row's writes or not.
+  (func $moments_seg (param $p i32) (param $n i32) (param $seg i32)
+    (local $k f64) (local $s f64) (local $q f64) (local $dm f64) (local $rn f64) (local $v f64) (local $i i32)
     (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $n))))
     (local.set $k (if (result f64) (global.get $plain)
       (then (f64.const 0))
       (else (f64.promote_f32 (f32.load (local.get $p))))))
-    (call $sums (local.get $p) (local.get $n) (local.get $k))
-    (local.set $s (global.get $sd))
-    (local.set $q (global.get $sq))
+    (if (i32.and (f64.eq (local.get $k) (f64.const 0)) (i32.lt_u (local.get $seg) (local.get $n)))
+      (then
+        (block $segs_done
+          (loop $segs
+            (br_if $segs_done (i32.ge_u (local.get $i) (local.get $n)))
+            (call $sums (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))) (local.get $seg) (f64.const 0))
+            (local.set $s (f64.add (local.get $s) (global.get $sd)))
+            (local.set $q (f64.add (local.get $q) (global.get $sq)))
+            (local.set $i (i32.add (local.get $i) (local.get $seg)))
+            (br $segs))))
+      (else
+        (call $sums (local.get $p) (local.get $n) (local.get $k))
+        (local.set $s (global.get $sd))
+        (local.set $q (global.get $sq))))
     (local.set $dm (f64.mul (local.get $s) (local.get $rn)))
     (if (i32.eqz (f64.le (f64.mul (local.get $dm) (local.get $dm))
           (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $q) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn)))))
@@ -300,6 +317,64 @@
         (local.set $w (i32.add (local.get $w) (i32.const 8)))
         (br $l1))))
 
+
+  ;; $affine with shift 0 (out = f32(x * a + b) over n float32 at x) fused with the shift-0 sums of n float32 at y
+  ;; (the next row): $sd += sum y, $sq += sum y^2, in $sums' order (four lane pairs over blocks of 8, the tail,
+  ;; then one reduction). One loop reads the next row from memory while this row, in the cache, is written: the
+  ;; sums' arithmetic hides behind the memory traffic of the write instead of taking a pass of its own.
+  (func $affine0_sums (param $x i32) (param $o i32) (param $n i32) (param $a f64) (param $b f64) (param $y i32)
+    (local $end i32) (local $e8 i32) (local $A v128) (local $B v128) (local $u v128) (local $w v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $s f64) (local $q f64) (local $t f64)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $e8 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (local.set $A (f64x2.splat (local.get $a)))
+    (local.set $B (f64x2.splat (local.get $b)))
+    (block $out0
+      (loop $l0
+        (br_if $out0 (i32.ge_u (local.get $x) (local.get $e8)))
+        (v128.store64_lane 0 (local.get $o)
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))) (local.get $A)) (local.get $B))))
+        (v128.store64_lane offset=8 0 (local.get $o)
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $x))) (local.get $A)) (local.get $B))))
+        (v128.store64_lane offset=16 0 (local.get $o)
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $x))) (local.get $A)) (local.get $B))))
+        (v128.store64_lane offset=24 0 (local.get $o)
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $x))) (local.get $A)) (local.get $B))))
+        (local.set $u (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $y))))
+        (local.set $w (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $y))))
+        (local.set $d0 (f64x2.add (local.get $d0) (local.get $u)))
+        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $u) (local.get $u))))
+        (local.set $d1 (f64x2.add (local.get $d1) (local.get $w)))
+        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $w) (local.get $w))))
+        (local.set $u (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $y))))
+        (local.set $w (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $y))))
+        (local.set $d2 (f64x2.add (local.get $d2) (local.get $u)))
+        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $u) (local.get $u))))
+        (local.set $d3 (f64x2.add (local.get $d3) (local.get $w)))
+        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $w) (local.get $w))))
+        (local.set $x (i32.add (local.get $x) (i32.const 32)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
+        (local.set $y (i32.add (local.get $y) (i32.const 32)))
+        (br $l0)))
+    (block $out1
+      (loop $l1
+        (br_if $out1 (i32.ge_u (local.get $x) (local.get $end)))
+        (f32.store (local.get $o) (f32.demote_f64 (f64.add (f64.mul (f64.promote_f32 (f32.load (local.get $x))) (local.get $a)) (local.get $b))))
+        (local.set $t (f64.promote_f32 (f32.load (local.get $y))))
+        (local.set $s (f64.add (local.get $s) (local.get $t)))
+        (local.set $q (f64.add (local.get $q) (f64.mul (local.get $t) (local.get $t))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $l1)))
+    (local.set $d0 (f64x2.add (f64x2.add (local.get $d0) (local.get $d1)) (f64x2.add (local.get $d2) (local.get $d3))))
+    (local.set $q0 (f64x2.add (f64x2.add (local.get $q0) (local.get $q1)) (f64x2.add (local.get $q2) (local.get $q3))))
+    (global.set $sd (f64.add (global.get $sd) (f64.add (local.get $s)
+      (f64.add (f64x2.extract_lane 0 (local.get $d0)) (f64x2.extract_lane 1 (local.get $d0))))))
+    (global.set $sq (f64.add (global.get $sq) (f64.add (local.get $q)
+      (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0)))))))
+
   ;; 1 / sqrt(v + eps); with $batch, PyTorch's batch_norm rule: v == 0 and eps == 0 give 0.
   (func $invstd (param $v f64) (param $eps f64) (param $batch i32) (result f64)
     (if (result f64) (i32.and (local.get $batch)
@@ -311,24 +386,38 @@
   ;; r / G, group r % G): rows [r0, r1) get their mean and variance (into stats[r] when stats != 0) and are
   ;; normalized with per-channel scale inv * w[c] (w != 0) and shift b[c] (b != 0). With ai != 0 (then ao != 0)
   ;; the write pass adds the pass-1 statistics of input and output per channel to the accumulators at ai, ao.
+  ;; Without, a row whose shift is 0 takes the next row's sums in its write loop ($affine0_sums, channel segment
+  ;; by channel segment), and the next row's moments come from them as $moments' shift-0 branch would give them
+  ;; (an untrusted shift goes through $moments); the job's first row, and rows after a shifted one, go through
+  ;; $moments. Which rows fuse depends only on the rows of the job, and jobs are fixed (WORK_PARTS): the same
+  ;; bits on any thread count.
   (func (export "group_f32") (param $x i32) (param $o i32) (param $r0 i32) (param $r1 i32) (param $G i32)
         (param $cpg i32) (param $S i32) (param $eps f64) (param $w i32) (param $b i32) (param $batch i32)
         (param $stats i32) (param $ai i32) (param $ao i32)
     (local $len i32) (local $row i32) (local $k i32) (local $c i32) (local $inv f64) (local $a f64) (local $off i32) (local $ch i32)
+    (local $fuse i32) (local $rn f64) (local $s f64) (local $q f64) (local $dm f64) (local $v f64) (local $bb f64) (local $havenext i32)
     (local.set $len (i32.mul (local.get $cpg) (local.get $S)))
+    (local.set $rn (f64.div (f64.const 1) (f64.convert_i32_u (local.get $len))))
     (global.set $plain (i32.const 1))
     (local.set $row (local.get $r0))
+    (if (i32.lt_u (local.get $row) (local.get $r1)) (then
+      (call $moments_seg (i32.add (local.get $x) (i32.shl (i32.mul (local.get $row) (local.get $len)) (i32.const 2))) (local.get $len) (local.get $S))))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $row) (local.get $r1)))
         (local.set $off (i32.shl (i32.mul (local.get $row) (local.get $len)) (i32.const 2)))
-        (call $moments (i32.add (local.get $x) (local.get $off)) (local.get $len))
         (if (local.get $stats) (then
           (f64.store (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4)))
             (f64.add (global.get $k) (global.get $dm)))
           (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (global.get $var))))
         (local.set $inv (call $invstd (global.get $var) (local.get $eps) (local.get $batch)))
         (local.set $c (i32.mul (i32.rem_u (local.get $row) (local.get $G)) (local.get $cpg)))
+        (local.set $havenext (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1)))
+        ;; the next row's shift-0 sums in this row's writes when this row's shift is 0 and no statistics accumulate
+        (local.set $fuse (i32.and (local.get $havenext) (i32.and (i32.eqz (local.get $ai)) (f64.eq (global.get $k) (f64.const 0)))))
+        (global.set $sd (f64.const 0))
+        (global.set $sq (f64.const 0))
+        (local.set $dm (global.get $dm))
         (local.set $k (i32.const 0))
         (block $chdone
           (loop $chans
@@ -337,27 +426,48 @@
             (local.set $a (if (result f64) (local.get $w)
               (then (f64.mul (local.get $inv) (f64.load (i32.add (local.get $w) (local.get $ch)))))
               (else (local.get $inv))))
+            (local.set $bb (f64.sub
+              (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
+              (f64.mul (local.get $dm) (local.get $a))))
             (if (local.get $ai)
               (then
                 (call $affine_st
                   (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
-                  (global.get $k) (local.get $a)
-                  (f64.sub
-                    (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
-                    (f64.mul (global.get $dm) (local.get $a))))
+                  (global.get $k) (local.get $a) (local.get $bb))
                 (call $acc_st (local.get $ai) (local.get $ao) (i32.shl (i32.mul (local.get $G) (local.get $cpg)) (i32.const 3))
                   (i32.add (local.get $c) (local.get $k)) (local.get $S)))
-              (else
-                (call $affine
+              (else (if (local.get $fuse)
+                (then (call $affine0_sums
                   (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
-                  (global.get $k) (local.get $a)
-                  (f64.sub
-                    (if (result f64) (local.get $b) (then (f64.load (i32.add (local.get $b) (local.get $ch)))) (else (f64.const 0)))
-                    (f64.mul (global.get $dm) (local.get $a))))))
+                  (local.get $a) (local.get $bb) (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $len) (i32.const 2))))))
+                (else (call $affine
+                  (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $S)
+                  (global.get $k) (local.get $a) (local.get $bb))))))
             (local.set $off (i32.add (local.get $off) (i32.shl (local.get $S) (i32.const 2))))
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
             (br $chans)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (if (local.get $havenext) (then
+          (if (local.get $fuse)
+            (then
+              ;; $moments' shift-0 branch on the fused sums; an untrusted shift takes $moments' second pass
+              (local.set $s (global.get $sd))
+              (local.set $q (global.get $sq))
+              (local.set $dm (f64.mul (local.get $s) (local.get $rn)))
+              (if (f64.le (f64.mul (local.get $dm) (local.get $dm))
+                    (f64.mul (f64.const 16) (f64.mul (f64.sub (local.get $q) (f64.mul (local.get $s) (local.get $dm))) (local.get $rn))))
+                (then
+                  (local.set $v (f64.mul (f64.sub (local.get $q) (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $rn))) (local.get $rn)))
+                  (local.set $v (select (local.get $v) (f64.const 0) (f64.gt (local.get $v) (f64.const 0))))
+                  (global.set $k (f64.const 0))
+                  (global.set $dm (local.get $dm))
+                  (global.set $var (local.get $v))
+                  (global.set $plain (f64.le (f64.mul (local.get $dm) (local.get $dm)) (f64.mul (f64.const 16) (local.get $v)))))
+                (else
+                  (global.set $plain (i32.const 1))
+                  (call $moments_seg (i32.add (local.get $x) (i32.shl (i32.mul (local.get $row) (local.get $len)) (i32.const 2))) (local.get $len) (local.get $S)))))
+            (else
+              (call $moments_seg (i32.add (local.get $x) (i32.shl (i32.mul (local.get $row) (local.get $len)) (i32.const 2))) (local.get $len) (local.get $S))))))
         (br $rows))))
 
   ;; LayerNorm without elementwise affine over rows [r0, r1) of K: the shift-0 sums and the output loops
