@@ -113,6 +113,22 @@ describe('fast kernels: the WebAssembly path', () => {
     if (process.env.NS_DEBUG) console.log('off-centre', worst);
   });
 
+  it('GroupNorm/InstanceNorm rows alternating centred and far off-centre (the next row\'s sums fused into a write, then untrusted): correctly rounded, the same moments with statistics', () => {
+    // 4 samples x 6 channels x 35: channel pairs (GroupNorm(3) groups) at mean 0, 1e4 (std 1e-2), 0, ...
+    const x = randn([4, 6, 5, 7], 31);
+    const v = x.data as Float32Array;
+    for (let i = 0; i < v.length; i++) if (Math.floor(i / 70) % 2 === 1) v[i] = Math.fround(1e4 + 1e-2 * v[i]);
+    for (const p of [{ op: 'group', groups: 3 }, { op: 'instance' }] as NormParams[]) {
+      const e = vsReference(data(fast.normalize(x, p).output), reference(x, p));
+      assert.ok(e.maxUlps <= 1 && e.exact >= 0.99, `${label(p)}: ${JSON.stringify(e)}`);
+      const plain = fast.normalize(x, p);
+      const spec = { layout: { outer: 4, channels: 6, inner: 35 }, bins: 16, groups: [] };
+      const fused = fast.normalizeWithStats(x, p, spec);
+      assert.deepStrictEqual(data(fused.output), data(plain.output), `${label(p)}: output bit for bit`);
+      assert.deepStrictEqual(fused.moments, plain.moments, `${label(p)}: moments bit for bit`);
+    }
+  });
+
   it('BatchNorm whose first value is an outlier takes the second pass, as the TypeScript kernel does', () => {
     const x = randn([4, 3, 50], 5);
     (x.data as Float32Array)[0] = 1e6; // channel 0's shift
