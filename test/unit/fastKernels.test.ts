@@ -129,6 +129,21 @@ describe('fast kernels: the WebAssembly path', () => {
     }
   });
 
+  it('LayerNorm over rows of 4,096 (the next row\'s sums fused into the write), centred and off-centre rows: correctly rounded, the same with statistics', () => {
+    // 24 rows in the 8 jobs of 3: row 4, the middle of a job, off-centre (its fused sums fail the shift test)
+    const x = randn([24, 4, 32, 32], 41);
+    const v = x.data as Float32Array;
+    for (let i = 4 * 4096; i < 5 * 4096; i++) v[i] = Math.fround(1e4 + 1e-2 * v[i]);
+    for (const p of [{ op: 'layer', normalized_shape: [4, 32, 32] }, { op: 'layer', normalized_shape: [4, 32, 32], weight: randn([4, 32, 32], 42) }] as NormParams[]) {
+      const e = vsReference(data(fast.normalize(x, p).output), reference(x, p));
+      assert.ok(e.maxUlps <= 1 && e.exact >= 0.999, `${label(p)}: ${JSON.stringify(e)}`);
+      const plain = fast.normalize(x, p);
+      const fused = fast.normalizeWithStats(x, p, { layout: { outer: 24, channels: 4, inner: 1024 }, bins: 16, groups: [] });
+      assert.deepStrictEqual(data(fused.output), data(plain.output), `${label(p)}: output bit for bit`);
+      assert.deepStrictEqual(fused.moments, plain.moments, `${label(p)}: moments bit for bit`);
+    }
+  });
+
   it('BatchNorm whose first value is an outlier takes the second pass, as the TypeScript kernel does', () => {
     const x = randn([4, 3, 50], 5);
     (x.data as Float32Array)[0] = 1e6; // channel 0's shift

@@ -540,68 +540,81 @@
         (f64.store offset=8 (i32.add (local.get $stats) (i32.shl (local.get $row) (i32.const 4))) (local.get $v))))
       (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (local.get $v) (local.get $eps)))))
       (local.set $b (f64.neg (f64.mul (local.get $dm) (local.get $inv))))
-      ;; the next row's sums, independent of this row's output
-      (if (i32.and (i32.eqz (local.get $general)) (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1))) (then
-        (local.set $q (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))))
-        (local.set $p (local.get $q))
-      (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
-      (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
-      (local.set $a0 (v128.const i64x2 0 0))
-      (local.set $a1 (v128.const i64x2 0 0))
-      (local.set $q0 (v128.const i64x2 0 0))
-      (local.set $q1 (v128.const i64x2 0 0))
-      (block $s4done
-        (loop $s4
-          (br_if $s4done (i32.ge_u (local.get $p) (local.get $e4)))
-          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
-          (local.set $a0 (f64x2.add (local.get $a0) (local.get $y)))
-          (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $y) (local.get $y))))
-          (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
-          (local.set $a1 (f64x2.add (local.get $a1) (local.get $y)))
-          (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $y) (local.get $y))))
-          (local.set $p (i32.add (local.get $p) (i32.const 16)))
-          (br $s4)))
-      (local.set $a0 (f64x2.add (local.get $a0) (local.get $a1)))
-      (local.set $q0 (f64x2.add (local.get $q0) (local.get $q1)))
-      (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
-      (local.set $ss2 (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0))))
-      (block $s1done
-        (loop $s1
-          (br_if $s1done (i32.ge_u (local.get $p) (local.get $e)))
-          (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
-          (local.set $s2 (f64.add (local.get $s2) (local.get $t)))
-          (local.set $ss2 (f64.add (local.get $ss2) (f64.mul (local.get $t) (local.get $t))))
-          (local.set $p (i32.add (local.get $p) (i32.const 4)))
-          (br $s1)))))
-      (if (f64.eq (local.get $k) (f64.const 0))
+      ;; long rows whose shift is 0 take the next row's sums in this row's write loop (the next row streams in
+      ;; from memory while this one, in the cache, is written), short ones in loops of their own (fewer calls)
+      (if (i32.and (i32.ge_u (local.get $K) (i32.const 4096))
+            (i32.and (i32.and (i32.eqz (local.get $general)) (f64.eq (local.get $k) (f64.const 0)))
+              (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1))))
         (then
-          (local.set $A (f64x2.splat (local.get $inv)))
-          (local.set $B (f64x2.splat (local.get $b)))
-          (local.set $p (i32.add (local.get $x) (local.get $off)))
-          (local.set $q (i32.add (local.get $o) (local.get $off)))
+          (global.set $sd (f64.const 0))
+          (global.set $sq (f64.const 0))
+          (call $affine0_sums (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off)) (local.get $K)
+            (local.get $inv) (local.get $b) (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))))
+          (local.set $s2 (global.get $sd))
+          (local.set $ss2 (global.get $sq)))
+        (else
+          ;; the next row's sums, independent of this row's output
+          (if (i32.and (i32.eqz (local.get $general)) (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1))) (then
+            (local.set $q (i32.add (local.get $x) (i32.add (local.get $off) (i32.shl (local.get $K) (i32.const 2)))))
+            (local.set $p (local.get $q))
           (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
           (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
-          (block $w4done
-            (loop $w4
-              (br_if $w4done (i32.ge_u (local.get $p) (local.get $e4)))
-              (v128.store64_lane 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
-                (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $A)) (local.get $B))))
-              (v128.store64_lane offset=8 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
-                (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))) (local.get $A)) (local.get $B))))
+          (local.set $a0 (v128.const i64x2 0 0))
+          (local.set $a1 (v128.const i64x2 0 0))
+          (local.set $q0 (v128.const i64x2 0 0))
+          (local.set $q1 (v128.const i64x2 0 0))
+          (block $s4done
+            (loop $s4
+              (br_if $s4done (i32.ge_u (local.get $p) (local.get $e4)))
+              (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))))
+              (local.set $a0 (f64x2.add (local.get $a0) (local.get $y)))
+              (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $y) (local.get $y))))
+              (local.set $y (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))))
+              (local.set $a1 (f64x2.add (local.get $a1) (local.get $y)))
+              (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $y) (local.get $y))))
               (local.set $p (i32.add (local.get $p) (i32.const 16)))
-              (local.set $q (i32.add (local.get $q) (i32.const 16)))
-              (br $w4)))
-          (block $w1done
-            (loop $w1
-              (br_if $w1done (i32.ge_u (local.get $p) (local.get $e)))
-              (f32.store (local.get $q) (f32.demote_f64 (f64.add (f64.mul
-                (f64.promote_f32 (f32.load (local.get $p))) (local.get $inv)) (local.get $b))))
+              (br $s4)))
+          (local.set $a0 (f64x2.add (local.get $a0) (local.get $a1)))
+          (local.set $q0 (f64x2.add (local.get $q0) (local.get $q1)))
+          (local.set $s2 (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+          (local.set $ss2 (f64.add (f64x2.extract_lane 0 (local.get $q0)) (f64x2.extract_lane 1 (local.get $q0))))
+          (block $s1done
+            (loop $s1
+              (br_if $s1done (i32.ge_u (local.get $p) (local.get $e)))
+              (local.set $t (f64.promote_f32 (f32.load (local.get $p))))
+              (local.set $s2 (f64.add (local.get $s2) (local.get $t)))
+              (local.set $ss2 (f64.add (local.get $ss2) (f64.mul (local.get $t) (local.get $t))))
               (local.set $p (i32.add (local.get $p) (i32.const 4)))
-              (local.set $q (i32.add (local.get $q) (i32.const 4)))
-              (br $w1))))
-        (else
-          (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
-            (local.get $K) (local.get $k) (local.get $inv) (local.get $b))))
+              (br $s1)))))
+          (if (f64.eq (local.get $k) (f64.const 0))
+            (then
+              (local.set $A (f64x2.splat (local.get $inv)))
+              (local.set $B (f64x2.splat (local.get $b)))
+              (local.set $p (i32.add (local.get $x) (local.get $off)))
+              (local.set $q (i32.add (local.get $o) (local.get $off)))
+              (local.set $e (i32.add (local.get $p) (i32.shl (local.get $K) (i32.const 2))))
+              (local.set $e4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $K) (i32.const -4)) (i32.const 2))))
+              (block $w4done
+                (loop $w4
+                  (br_if $w4done (i32.ge_u (local.get $p) (local.get $e4)))
+                  (v128.store64_lane 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
+                    (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $A)) (local.get $B))))
+                  (v128.store64_lane offset=8 0 (local.get $q) (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul
+                    (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p))) (local.get $A)) (local.get $B))))
+                  (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                  (br $w4)))
+              (block $w1done
+                (loop $w1
+                  (br_if $w1done (i32.ge_u (local.get $p) (local.get $e)))
+                  (f32.store (local.get $q) (f32.demote_f64 (f64.add (f64.mul
+                    (f64.promote_f32 (f32.load (local.get $p))) (local.get $inv)) (local.get $b))))
+                  (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 4)))
+                  (br $w1))))
+            (else
+              (call $affine (i32.add (local.get $x) (local.get $off)) (i32.add (local.get $o) (local.get $off))
+                (local.get $K) (local.get $k) (local.get $inv) (local.get $b))))))
       (if (local.get $ai) (then
         (local.set $pend (call $span_st (local.get $x) (local.get $o) (local.get $pend)
           (i32.mul (i32.add (local.get $row) (i32.const 1)) (local.get $K))
