@@ -542,7 +542,7 @@
       (local.set $b (f64.neg (f64.mul (local.get $dm) (local.get $inv))))
       ;; long rows whose shift is 0 take the next row's sums in this row's write loop (the next row streams in
       ;; from memory while this one, in the cache, is written), short ones in loops of their own (fewer calls)
-      (if (i32.and (i32.ge_u (local.get $K) (i32.const 4096))
+      (if (i32.and (i32.ge_u (local.get $K) (i32.const 256))
             (i32.and (i32.and (i32.eqz (local.get $general)) (f64.eq (local.get $k) (f64.const 0)))
               (i32.lt_u (i32.add (local.get $row) (i32.const 1)) (local.get $r1))))
         (then
