@@ -42,10 +42,45 @@ function phi(x: number): number {
   return 0.5 * (1 + (x < 0 ? -erf : erf));
 }
 
+/** Round values in [lo, hi] about `n` steps apart: multiples of 1, 2 or 5 x 10^k (axis ticks). */
+export function niceTicks(lo: number, hi: number, n = 6): number[] {
+  const span = hi - lo;
+  if (!(span > 0) || !Number.isFinite(span)) return [];
+  const raw = span / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / mag;
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+  const out: number[] = [];
+  const top = hi + 1e-9 * span; // a value at hi itself, despite k * step's rounding (0.1 * 3 > 0.3)
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= top; k++) out.push(k === 0 ? 0 : Number((k * step).toPrecision(12)));
+  return out;
+}
+
+/**
+ * The histogram's axis labels by bin: a round value (niceTicks) names the bin it falls in, the other bins have
+ * none. The label sits at that bin's centre, within half a bin of its value.
+ */
+function roundLabels(edges: readonly number[]): Map<number, string> {
+  const n = edges.length - 1;
+  let out = new Map<number, string>();
+  // about 6 steps; about 10 where the round step of 6 leaves fewer than 3 (e.g. -3.99 to 8.72: steps of 5)
+  for (const steps of [6, 10]) {
+    out = new Map<number, string>();
+    for (const v of niceTicks(edges[0], edges[n], steps)) {
+      let i = 0;
+      while (i < n - 1 && v >= edges[i + 1]) i++;
+      if (!out.has(i)) out.set(i, short(v));
+    }
+    if (out.size >= 3) break;
+  }
+  return out;
+}
+
 /** Draws a histogram into `canvas`; returns the chart so callers can destroy it. */
 export function drawHistogram(canvas: HTMLCanvasElement, spec: HistogramSpec): Chart {
   const { edges, counts } = spec;
   const labels = counts.map((_, i) => short((edges[i] + edges[i + 1]) / 2));
+  const round = roundLabels(edges);
   const total = counts.reduce((a, b) => a + b, 0);
   const datasets: any[] = [{
     type: 'bar',
@@ -96,7 +131,14 @@ export function drawHistogram(canvas: HTMLCanvasElement, spec: HistogramSpec): C
         },
       },
       scales: {
-        x: { display: !spec.compact, ticks: { color: text, maxTicksLimit: 6, maxRotation: 0 }, grid: { display: false } },
+        x: {
+          display: !spec.compact,
+          // round values where there are enough bins for them, else chart.js's pick of the bins' centres
+          ticks: round.size >= 3
+            ? { color: text, autoSkip: false, maxRotation: 0, callback: (_v, i) => round.get(i) ?? '' }
+            : { color: text, maxTicksLimit: 6, maxRotation: 0 },
+          grid: { display: false },
+        },
         y: { display: !spec.compact, ticks: { color: text, maxTicksLimit: 4 }, grid: { color: grid }, beginAtZero: true },
       },
     },
