@@ -105,10 +105,6 @@ export interface FastOptions {
   readonly maxMemoryBytes?: number;
 }
 
-// (they live in kernels.ts; re-exported for the callers that take them from here)
-export type { StatsSpec };
-export { WORK_PARTS, split };
-
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 const SHIFT_TRUST = 16; // ops/common.ts
