@@ -216,11 +216,8 @@ export class EngineSession {
         // the op with the output's statistics (and the input's when not cached) from the fused kernels
         const out = this.kernels.normalizeWithStats(x, p, { layout, bins: req.bins, groups, before: !hit });
         const after = out.stats.after;
-        if (!hit && out.stats.before) this.beforeCache = { key, stats: out.stats.before };
-        if (this.beforeCache?.key !== key) {
-          this.beforeCache = { key, stats: this.kernels.sideStats(toComputeArray(x), layout, req.bins, groups) };
-        }
-        const before = this.beforeCache.stats;
+        if (!hit) this.beforeCache = { key, stats: out.stats.before ?? this.kernels.sideStats(toComputeArray(x), layout, req.bins, groups) };
+        const before = this.beforeCache!.stats;
         this.last = { params: p, out, before, after };
         const view: AnalysisView = {
           input: { shape: [...x.shape], dtype: x.dtype },
