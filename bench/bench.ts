@@ -67,8 +67,9 @@ function accuracy(ours: ArrayLike<number>, ref: ArrayLike<number>): { max_ulps: 
 
 interface Timing { readonly ms: number; readonly cpu: number }
 
-/** Rounds per case (NORMSCOPE_BENCH_ROUNDS, default 3). */
-const ROUNDS = Math.max(1, Number(process.env.NORMSCOPE_BENCH_ROUNDS || 3));
+/** Rounds per case (NORMSCOPE_BENCH_ROUNDS, default 7), each measurement at least MIN_MS long. */
+const ROUNDS = Math.max(1, Number(process.env.NORMSCOPE_BENCH_ROUNDS || 7));
+const MIN_MS = 150;
 
 /** torch timing the same cases in its own process, one request at a time (bench/torch_bench.py). */
 class TorchServer {
@@ -131,32 +132,45 @@ async function main(): Promise<void> {
     }
     const data = inputs.get(key)!;
     const bytes = data.byteLength * 2; // one read, one write
-    /** Ours and torch's in alternation, ROUNDS times; the medians over the rounds. */
-    const rounds = async (ours: Record<string, () => unknown>, minRuns: number): Promise<Map<string, Timing>> => {
+    /**
+     * Ours and torch's in alternation, ROUNDS times: each of ours is followed by torch on the same thread count, so
+     * each round gives a pair measured within a second of each other. The medians over the rounds, and per
+     * measurement of ours the median and range over the rounds of the paired ratio ours / torch.
+     */
+    const rounds = async (ours: Record<string, () => unknown>, minRuns: number): Promise<Map<string, Timing[]>> => {
       const seen = new Map<string, Timing[]>();
       const add = (k: string, t: Timing): void => { seen.set(k, [...(seen.get(k) ?? []), t]); };
       for (let r = 0; r < ROUNDS; r++) {
         for (const [k, fn] of Object.entries(ours)) {
-          add(k, await time(fn, minRuns));
+          add(k, await time(fn, minRuns, MIN_MS));
           const threads = Number(k.split(':')[1]);
-          if (torch) add(`torch:${threads}`, await torch.time(index, threads, minRuns));
+          // torch once per thread count and round for the copy floors (their three rows pair with the same)
+          if (torch && k !== 'floor:1' && (c.op !== 'copy' || !k.startsWith('wasm:1'))) add(`torch:${threads}`, await torch.time(index, threads, minRuns, MIN_MS));
         }
       }
-      return new Map([...seen].map(([k, ts]) => [k, medianOf(ts)]));
+      return seen;
     };
-    const row = (impl: string, threads: number, t: Timing, all: Map<string, Timing>, extra = {}): void => {
-      const torchT = all.get(`torch:${threads}`);
-      const cpu = threads === 1 ? { cpu_ms: t.cpu, torch_cpu_ms: all.get('torch:1')?.cpu ?? null } : {};
+    const row = (impl: string, threads: number, ts: Timing[], all: Map<string, Timing[]>, extra = {}): void => {
+      const t = medianOf(ts);
+      const torchTs = all.get(`torch:${threads}`);
+      const torchT = torchTs ? medianOf(torchTs) : undefined;
+      const torch1 = all.get('torch:1');
+      // paired per round: ours in round r against torch's measurement right after it
+      const ratios = !torchTs ? [] : ts.length === torchTs.length ? ts.map((o, r) => o.ms / torchTs[r].ms) : [t.ms / torchT!.ms];
+      const cpu = threads === 1 ? { cpu_ms: t.cpu, torch_cpu_ms: torch1 ? medianOf(torch1).cpu : null } : {};
       rows.push({
         op: c.op, label: c.label, shape: c.shape, impl, threads, median_ms: t.ms, gbps: bytes / t.ms / 1e6,
-        torch_median_ms: torchT?.ms ?? null, torch1_median_ms: all.get('torch:1')?.ms ?? null, ...cpu, ...extra,
+        torch_median_ms: torchT?.ms ?? null, torch1_median_ms: torch1 ? medianOf(torch1).ms : null,
+        ratio: ratios.length ? median(ratios) : null,
+        ratio_range: ratios.length ? [Math.min(...ratios), Math.max(...ratios)] : null, ...cpu, ...extra,
       });
     };
     if (c.op === 'copy') {
-      // dst.set(src) as the issue states the floor (V8 copies out of shared memory with relaxed atomics, so it
-      // is slower than a plain memcpy), and memory.copy inside the kernels' memory on 1 and 2 threads (the
-      // floor for an output pass of the kernels, cut into WORK_PARTS jobs like an op)
+      // dst.set(src) between ordinary arrays as the issue states the floor (from the shared memory V8 copies
+      // with relaxed atomics, which can be slower), and memory.copy inside the kernels' memory on 1 and 2 threads
+      // (the floor for an output pass of the kernels, cut into WORK_PARTS jobs like an op)
       const dst = new Float32Array(data.length);
+      const plain = Float32Array.from(data);
       const out = fast.allocFloat32(data.length)!;
       const k = fast.kernels as unknown as { copy_f32(x: number, o: number, n: number): void };
       const part = Math.ceil(data.length / WORK_PARTS);
@@ -169,7 +183,7 @@ async function main(): Promise<void> {
         yield jobs;
       }
       const all = await rounds({
-        'ts:1': () => dst.set(data),
+        'ts:1': () => dst.set(plain),
         'wasm:1': () => k.copy_f32(data.byteOffset, out.byteOffset, data.length),
         'wasm:2': () => pool.run(copySteps()),
       }, 15);
@@ -196,13 +210,19 @@ async function main(): Promise<void> {
     const once = fast.normalize(x, p);
     const acc = accuracy(once.output.data as Float32Array, ref);
     fast.release(once.output);
+    // dst.set of the same bytes (ordinary arrays) before each round of ours: the op's paired ratio to a plain
+    // copy (vs_copy)
+    const dst = new Float32Array(data.length);
     const all = await rounds({
+      'floor:1': () => dst.set(xHeap.data as Float32Array),
       'wasm:1': () => fast.release(fast.normalize(x, p).output),
       'wasm:2': () => fast.release(pool.normalize(x, p).output),
     }, 15);
+    const floor = all.get('floor:1')!;
+    const vsCopy = all.get('wasm:1')!.map((t, r) => t.ms / floor[r].ms);
     // the TypeScript kernels once (they are 4-8x slower and only set the reference's scale)
-    row('ts', 1, await time(() => normalize(xHeap, p), 9, 600), all);
-    row('wasm', 1, all.get('wasm:1')!, all, acc);
+    row('ts', 1, [await time(() => normalize(xHeap, p), 9, 600)], all);
+    row('wasm', 1, all.get('wasm:1')!, all, { ...acc, vs_copy: median(vsCopy), vs_copy_range: [Math.min(...vsCopy), Math.max(...vsCopy)] });
     row('wasm', 2, all.get('wasm:2')!, all);
   }
   torch?.close();
