@@ -6,7 +6,7 @@
 import type { Chart } from 'chart.js';
 import type { ChecksMessage, FlagView } from '../protocol/messages';
 import { drawHistogram, paintedPixels, themeColors } from '../ui/charts';
-import { checkCards, flagBadges, flagCard, shapeCard, warningCard } from '../webview/cards';
+import { checkCards, flagBadges, flagCard, opTitle, shapeCard, warningCard } from '../webview/cards';
 import { ChartView, createChartView, statLine } from '../webview/charts';
 import { countText, el, shapeText } from '../webview/dom';
 import { OutputModel, checksPhase, errorLine, firstPhase } from './outputModel';
@@ -28,18 +28,6 @@ export interface OutputView {
 const PAGE_SIZE = 8;
 /** Above this many elements the equivalence checks wait for a click (the panel runs them in a worker). */
 export const CHECKS_AUTO_LIMIT = 1_000_000;
-
-function opTitle(m: Extract<OutputModel, { kind: 'norm' }>): string {
-  const o = m.view.op;
-  switch (o.op) {
-    case 'batch': return `BatchNorm (${o.mode}${o.momentum === null ? ', momentum None' : ''})`;
-    case 'layer': return `LayerNorm over ${shapeText(o.normalized_shape ?? [])}`;
-    case 'group': return `GroupNorm (${o.groups} groups)`;
-    case 'instance': return 'InstanceNorm';
-    case 'rms': return `RMSNorm over ${shapeText(o.normalized_shape ?? [])}`;
-    default: { const never: never = o.op; return String(never); }
-  }
-}
 
 /** Renders the payload `value` into `element` (replacing what was there). */
 export function createOutputView(element: HTMLElement, value: unknown, opts: OutputViewOptions): OutputView {
@@ -146,7 +134,7 @@ export function createOutputView(element: HTMLElement, value: unknown, opts: Out
         el('div', { class: 'ns-overall' },
           el('div', {}, el('span', { class: 'side before' }, 'before'), ' ', statLine(v.stats.before.overall)),
           el('div', {}, el('span', { class: 'side after' }, 'after'), ' ', statLine(v.stats.after.overall)),
-          el('div', { class: 'muted' }, `${opTitle(m)} · ${v.shape_report.description}`)),
+          el('div', { class: 'muted' }, `${opTitle(v)} · ${v.shape_report.description}`)),
         badgeSlot, chartSlot, cardSlot, checksSlot);
       drawCards();
     }

@@ -15,6 +15,19 @@ const FLAG_TITLES: Readonly<Record<FlagView['kind'], string>> = {
   drift: 'drifting group',
 };
 
+/** The op as a title: "GroupNorm (4 groups)", "LayerNorm over (16, 16)", ... */
+export function opTitle(view: Pick<AnalysisView, 'op'>): string {
+  const o = view.op;
+  switch (o.op) {
+    case 'batch': return `BatchNorm (${o.mode}${o.momentum === null ? ', momentum None' : ''})`;
+    case 'layer': return `LayerNorm over ${shapeText(o.normalized_shape ?? [])}`;
+    case 'group': return `GroupNorm (${o.groups} groups)`;
+    case 'instance': return 'InstanceNorm';
+    case 'rms': return `RMSNorm over ${shapeText(o.normalized_shape ?? [])}`;
+    default: { const never: never = o.op; return String(never); }
+  }
+}
+
 /** The shape report as a definition list. */
 export function shapeCard(view: AnalysisView): HTMLElement {
   const r = view.shape_report;

@@ -5,7 +5,7 @@
  */
 import type { ChecksMessage, ErrorMessage, FlagView, InitMessage, ProgressMessage, ResultMessage, TensorMessage, ToWebview } from '../protocol/messages';
 import { paintedPixels, themeColors } from '../ui/charts';
-import { checkCards, flagBadges, flagCard, shapeCard, warningCard } from './cards';
+import { checkCards, flagBadges, flagCard, opTitle, shapeCard, warningCard } from './cards';
 import { ChartView, createChartView, statLine } from './charts';
 import { Controls, createControls } from './controls';
 import { countText, el, shapeText } from './dom';
@@ -110,18 +110,6 @@ function afterPendingText(): string | undefined {
   if (!partial?.afterPending) return undefined;
   if (model.busy) return 'pending: runs once the input is read';
   return partial.stage === 'input-only' ? 'not computed: the op did not run on the streamed file' : 'not computed: stopped before the output pass';
-}
-
-function opTitle(v: NonNullable<ResultMessage['view']>): string {
-  const o = v.op;
-  switch (o.op) {
-    case 'batch': return `BatchNorm (${o.mode}${o.momentum === null ? ', momentum None' : ''})`;
-    case 'layer': return `LayerNorm over ${shapeText(o.normalized_shape ?? [])}`;
-    case 'group': return `GroupNorm (${o.groups} groups)`;
-    case 'instance': return 'InstanceNorm';
-    case 'rms': return `RMSNorm over ${shapeText(o.normalized_shape ?? [])}`;
-    default: { const never: never = o.op; return String(never); }
-  }
 }
 
 /** Draws the charts (or the table) of the current result and reports to the host what was painted. */
