@@ -103,6 +103,16 @@ export function addHistogram(acc: StreamingStats, v: Float32Array | Float64Array
 }
 
 /** Calls `onRunning` with `acc`'s moments at most every `runningEveryMs`, never for the last chunk. */
+/** The complete statistics (moments and histograms) of one chunk on its own: the first picture of a streamed side. */
+export function chunkPicture(
+  layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], v: Float32Array | Float64Array, k?: ChunkKernels,
+): SideStats {
+  const first = new StreamingStats(layout, bins, groups);
+  addMoments(first, v, 0, k);
+  addHistogram(first, v, 0, k);
+  return first.result();
+}
+
 function runningReporter(opts: StreamOptions, acc: StreamingStats, total: number): (done: number) => void {
   const every = opts.runningEveryMs ?? 250;
   let last = Date.now();
@@ -192,12 +202,7 @@ export async function streamStats(
   const report = (pass: number, done: number) => opts.onProgress?.({ pass, passes: 2, done, total });
   const running = runningReporter(opts, acc, src.count);
   const chunks = await forEachChunk(src, opts.chunkElements, (v, start) => {
-    if (start === 0 && opts.onPreview) {
-      const first = new StreamingStats(acc.layout, acc.bins, acc.groups);
-      addMoments(first, v, 0, k);
-      addHistogram(first, v, 0, k);
-      opts.onPreview(first.result(), v.length);
-    }
+    if (start === 0 && opts.onPreview) opts.onPreview(chunkPicture(acc.layout, acc.bins, acc.groups, v, k), v.length);
     addMoments(acc, v, start, k);
     report(1, start + v.length);
     running(start + v.length);

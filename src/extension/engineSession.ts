@@ -28,8 +28,7 @@ import type { NormOutput, NormParams } from '../engine/params';
 import { channelLayout, SideStats } from '../engine/stats';
 import { Kernels, tsKernels } from '../engine/kernels';
 import type { Moments } from '../engine/streamStats';
-import { addHistogram, addMoments, chunkElementsFor, sourceLayout, StreamProgress, streamNormalize, streamNormalizePasses, streamStats } from '../engine/streaming';
-import { StreamingStats } from '../engine/streamStats';
+import { chunkElementsFor, chunkPicture, sourceLayout, StreamProgress, streamNormalize, streamNormalizePasses, streamStats } from '../engine/streaming';
 import { isContiguous, numel, permute, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
 import { PARAM_TENSOR_NAMES } from '../protocol/messages';
@@ -355,10 +354,7 @@ export class EngineSession {
     let written = 0;
     const write = async (y: Float32Array | Float64Array) => {
       if (written === 0) {
-        const first = new StreamingStats(layout, bins, groups);
-        addMoments(first, y, 0, this.kernels.chunks);
-        addHistogram(first, y, 0, this.kernels.chunks);
-        afterPreview = first.result();
+        afterPreview = chunkPicture(layout, bins, groups, y, this.kernels.chunks);
         afterShare = percentText(y.length / Math.max(1, src.count));
         partial('after-preview', done, afterPreview, `Input complete; output of the first ${afterShare} of ${size}`);
       }
