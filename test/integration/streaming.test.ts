@@ -91,8 +91,9 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     assert.deepEqual(tensorMsg.info.streamed, { fileBytes: bytes.length, budgetMB: 0.1 });
     const final = await sentUntil(panel, 0, finalOf(0), 'final result');
     const all = results(panel.sent);
+    // each stage in order; 'moments' and 'after-moments' repeat when a pass outlasts the 250 ms between running updates
     const stages = all.filter((m) => m.partial).map((m) => m.partial!.stage);
-    assert.deepEqual(stages, ['preview', 'moments', 'after-preview', 'after-moments']);
+    assert.deepEqual(stages.filter((s, i) => s !== stages[i - 1]), ['preview', 'moments', 'after-preview', 'after-moments'], stages.join(', '));
     assert.ok(all[all.length - 1] === final, 'the final result comes after every partial one');
     const preview = all[0];
     assert.ok(preview.view.stats.before.overall.count < data.length && preview.partial!.afterPending, 'the first picture is of the first chunk');
@@ -115,7 +116,8 @@ describe('Normalize tensor on a streamed file (tiny memory budget)', function ()
     const from = panel.sent.length;
     await panel.receive({ type: 'setParams', requestId: 7, params: { op: 'instance' } });
     const final = await sentUntil(panel, from, finalOf(7), 'result 7');
-    assert.deepEqual(results(panel.sent.slice(from)).filter((m) => m.partial).map((m) => m.partial!.stage), ['after-preview', 'after-moments']);
+    const stages = results(panel.sent.slice(from)).filter((m) => m.partial).map((m) => m.partial!.stage);
+    assert.deepEqual(stages.filter((s, i) => s !== stages[i - 1]), ['after-preview', 'after-moments'], stages.join(', '));
     sameStats(final.view.stats.after, inMemory(bytes, { op: 'instance' }, 50).stats.after, 'after');
     const from2 = panel.sent.length;
     await panel.receive({ type: 'setParams', requestId: 8, params: { op: 'layer', normalized_shape: shape } });
