@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { writeNpy } from '../../src/engine/formats/npy';
 import { tensor } from '../../src/engine/tensor';
-import { activeEditor, drawn, openPath, paintedPixels, runCommand, screenshot, setTheme, waitForWorkbench, webviewFrame, workbench } from './workbench';
+import { activeEditor, answerFileDialog, drawn, openPath, paintedPixels, runCommand, screenshot, setTheme, waitForWorkbench, webviewFrame, workbench } from './workbench';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const sample = path.join(repoRoot, 'samples/conv_activations.json');
@@ -142,23 +142,7 @@ describe('Normalize tensor panel (real workbench)', () => {
     const target = path.join(repoRoot, 'test-results/e2e/panel-charts.png');
     fs.rmSync(target, { force: true });
     await frame.getByRole('button', { name: 'Save charts PNG' }).click();
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    // The dialog first fills in the suggested path (beside the source); replace it once it is there.
-    await page.waitForFunction(() => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value.endsWith('conv_activations.batchnorm.png'));
-    await input.fill(target);
-    await page.waitForFunction((t) => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value === t, target);
-    // The dialog lists the typed folder as it goes and may ignore an OK while it does: accept until it closes.
-    const widget = page.locator('.quick-input-widget');
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await page.waitForTimeout(300);
-      await input.press('Enter').catch(() => undefined);
-      try {
-        await widget.waitFor({ state: 'hidden', timeout: 3_000 });
-        break;
-      } catch {
-        // still open: try again
-      }
-    }
+    await answerFileDialog(page, target, (v) => v.endsWith('conv_activations.batchnorm.png'));
     await frame.locator('.notice', { hasText: 'Saved panel-charts.png' }).waitFor();
     const png = fs.readFileSync(target);
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);

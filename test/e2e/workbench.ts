@@ -69,6 +69,37 @@ async function openPalette(page: Page, text: string): Promise<void> {
 }
 
 /**
+ * Answers VS Code's open or save dialog with `file`, an absolute path, as a person types it. In the browser it is
+ * the "simple file dialog": a path box in a quick input that fills in its start folder (open) or the suggested
+ * path (save) - `prefilled` (default: any value) says when it has - and may fill it in again as the folder's
+ * listing arrives, over what was typed; it also lists a typed folder as it goes and may ignore an OK while it
+ * does. So the path is typed again whenever the box no longer holds it, and accepted once it has held it for
+ * 300 ms, until the dialog is gone: the quick input hidden or showing another title (a pick that follows at once).
+ */
+export async function answerFileDialog(page: Page, file: string, prefilled: (value: string) => boolean = (v) => v !== ''): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('.quick-input-box input');
+  await input.waitFor();
+  await until('the file dialog to fill in its path', async () => prefilled(await input.inputValue()) || undefined);
+  const title = await widget.locator('.quick-input-title').textContent();
+  const gone = async () => !(await widget.isVisible()) || (await widget.locator('.quick-input-title').textContent()) !== title;
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    if ((await input.inputValue()) !== file) await input.fill(file);
+    await page.waitForTimeout(300);
+    if (await gone()) return;
+    if ((await input.inputValue()) !== file) continue; // the dialog wrote over it: type it again
+    await input.press('Enter').catch(() => undefined);
+    try {
+      await until('the file dialog to close', async () => (await gone()) || undefined, 3_000);
+      return;
+    } catch {
+      // still open: try again
+    }
+  }
+  throw new Error(`the file dialog did not take ${file}: it shows "${await input.inputValue().catch(() => '')}"`);
+}
+
+/**
  * Puts the workbench back to its start: closes menus, hovers and every editor (webview panels too).
  * run.mjs calls it after each test, so a test starts with no editor open. Leave no unsaved edits behind.
  */
