@@ -111,9 +111,7 @@ export function decodeTensorObject(v: Obj, where: string): Tensor {
   const dtype = v.dtype;
   if (v.data === undefined) fail(`${where}.data`, 'missing (base64 of little-endian C-order bytes, or a nested list)');
   if (typeof v.data === 'string' && !isSpecialValue(v.data)) return fromBase64(v.data, shape, dtype, `${where}.data`);
-  const n = numel(shape);
-  const values = new Float64Array(n);
-  fillNested(v.data, shape, values, `${where}.data`, dtype === 'bool');
+  const values = nestedValues(v.data, shape, `${where}.data`, dtype === 'bool');
   return tensor(dtype, shape, convert(values, dtype, shape, `${where}.data`));
 }
 
@@ -229,11 +227,23 @@ function leaf(v: unknown, where: string, bool: boolean): number {
   return fail(where, `expected a number or "nan", "inf", "-inf", got ${shown(v)}`);
 }
 
-/** Fills `out` in C order from a nested list that must nest exactly as `shape`. */
-function fillNested(v: unknown, shape: readonly number[], out: Float64Array, where: string, bool: boolean): void {
+/**
+ * The values of a nested list that must nest exactly as `shape` says, in C order. The lists are checked before
+ * the values are allocated: a shape that the lists do not hold (`[1e9]` over `[]`, or a long first row over
+ * short ones) allocates nothing.
+ */
+function nestedValues(v: unknown, shape: readonly number[], where: string, bool: boolean): Float64Array {
+  fillNested(v, shape, null, where, bool);
+  const out = new Float64Array(numel(shape));
+  fillNested(v, shape, out, where, bool);
+  return out;
+}
+
+/** Fills `out` in C order from a nested list that must nest exactly as `shape` (null `out`: checks the lists only). */
+function fillNested(v: unknown, shape: readonly number[], out: Float64Array | null, where: string, bool: boolean): void {
   if (shape.length === 0) {
     if (Array.isArray(v)) fail(where, 'expected a single number for shape [], got a list');
-    out[0] = leaf(v, where, bool);
+    if (out) out[0] = leaf(v, where, bool);
     return;
   }
   let k = 0;
@@ -245,6 +255,7 @@ function fillNested(v: unknown, shape: readonly number[], out: Float64Array, whe
       fail(path, `a list of ${node.length}, but dimension ${dim} of shape [${shape.join(', ')}] is ${shape[dim]}`);
     }
     if (dim === shape.length - 1) {
+      if (!out) return;
       for (let i = 0; i < node.length; i++) {
         const x = node[i];
         out[k++] = typeof x === 'number' ? x : leaf(x, `${path}[${i}]`, bool);
@@ -325,9 +336,7 @@ function decodeTensorParam(v: unknown, where: string): Tensor {
   }
   if (typeof v === 'number' || Array.isArray(v) || (typeof v === 'string' && isSpecialValue(v))) {
     const shape = inferShape(v, where);
-    const values = new Float64Array(numel(shape));
-    fillNested(v, shape, values, where, false);
-    return tensor('float64', shape, values);
+    return tensor('float64', shape, nestedValues(v, shape, where, false));
   }
   return fail(where, `expected a tensor: a nested list of numbers or {shape, dtype, data}, got ${shown(v)}`);
 }
