@@ -102,6 +102,13 @@ export function* zipDirectoryReads(fileSize: number): Reads<ZipEntry[]> {
   return out;
 }
 
+/**
+ * Deflate's best ratio: a 258-byte match costs at least 2 bits, so a stream inflates to at most 1032 bytes per
+ * compressed byte (plus a little for the last block). A directory that says more lies, and is refused before
+ * anything is sized by it.
+ */
+const MAX_DEFLATE_RATIO = 1032;
+
 /** Reads a member's local header; returns the offset of its first data byte. Refuses what cannot be read. */
 export function* memberDataOffsetReads(entry: ZipEntry, fileSize: number): Reads<number> {
   const label = `zip member '${entry.name}'`;
@@ -110,6 +117,10 @@ export function* memberDataOffsetReads(entry: ZipEntry, fileSize: number): Reads
     const names: Record<number, string> = { 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz' };
     const m = names[entry.method] ? `${entry.method} (${names[entry.method]})` : String(entry.method);
     throw new NormScopeError(`${label} uses compression method ${m}: only stored (0) and deflate (8) are supported`);
+  }
+  if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+    throw new NormScopeError(
+      `${label}: the directory says it inflates to ${entry.size} bytes, more than deflate can make of its ${entry.compressedSize} compressed bytes`);
   }
   const h = yield { offset: entry.localOffset, length: 30 };
   if (h.length < 30 || u32(h, 0) !== LOCAL_SIG) throw new NormScopeError(`${label}: bad local header`, at(entry.localOffset));
