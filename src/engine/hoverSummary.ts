@@ -16,7 +16,7 @@ import {
   DEFAULT_MAX_SCAN, LiteralConstructor, LiteralResult, SUMMARIZED_MESSAGE, findLiteralAt, isNoisyLanguage, isPlausibleTensor,
   parseLiteral,
 } from './formats/literal';
-import { numel } from './tensor';
+import { cStrides, numel } from './tensor';
 
 /** Defaults of the normscope.hover.* settings. */
 export const HOVER_DEFAULTS = { maxChars: 200_000, minElements: 4 } as const;
@@ -185,9 +185,13 @@ export function docstringAt(text: string, offset: number, maxScan = DEFAULT_MAX_
 /** The statistics of a parsed literal: overall, a SPARK_BINS histogram and, for rank >= 3, channel means. */
 export function literalStats(lit: LiteralResult): LiteralStats {
   const x = lit.tensor;
-  const side = tensorStats(x, {}, SPARK_BINS);
-  const o = side.overall;
   const rank = x.shape.length;
+  // An empty tensor may declare any number of channels (`tensor([], size=(0, 10**12))`): its statistics are taken
+  // over at most MAX_COPIED_CHANNELS of them and one of every other axis, and `channels` says the declared count.
+  const empty = numel(x.shape) === 0;
+  const shape = empty ? x.shape.map((d, i) => Math.min(d, i === 1 ? MAX_COPIED_CHANNELS : 1)) : x.shape;
+  const side = tensorStats(empty ? { ...x, shape, strides: cStrides(shape) } : x, {}, SPARK_BINS);
+  const o = side.overall;
   return {
     shape: [...x.shape],
     dtype: lit.dtype,
@@ -204,7 +208,7 @@ export function literalStats(lit: LiteralResult): LiteralStats {
     inf: o.inf,
     histogram: { edges: o.histogram.edges, counts: o.histogram.counts },
     ...(rank >= 3
-      ? { channel_means: side.channels.slice(0, MAX_COPIED_CHANNELS).map((c) => c.mean), channels: side.channels.length }
+      ? { channel_means: side.channels.slice(0, MAX_COPIED_CHANNELS).map((c) => c.mean), channels: x.shape[1] }
       : {}),
   };
 }
