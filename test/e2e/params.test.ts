@@ -105,9 +105,23 @@ describe('Parameters from files (real workbench)', () => {
     await assertShows(frame, torch.eval_default, 'eval, no files');
     const freshLine = await afterLine(frame);
 
-    // running_mean from the .safetensors: the open dialog, then the pick of its 7 members.
+    // running_mean from the .safetensors: the open dialog (it starts in the input's folder), then the pick of
+    // its 7 members. Escape in the pick leaves everything as it was; the second time a member is picked.
+    const inFixtures = (v: string) => v === `${fixtures}/`;
     await frame.locator('#control-running_mean').click();
-    await answerFileDialog(page, safetensors);
+    const dialog = page.locator('.quick-input-widget');
+    await dialog.locator('.quick-input-title', { hasText: 'running_mean: a tensor from a file (.npy, .npz, .safetensors, .json)' }).waitFor();
+    await dialog.locator('.monaco-button', { hasText: 'Use as running_mean' }).waitFor();
+    await answerFileDialog(page, safetensors, inFixtures);
+    await memberPick(page, 'bn_checkpoint.safetensors (running_mean) holds 7 tensors');
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await page.waitForTimeout(500);
+    assert.equal(await frame.locator('.tensor-source .chip').count(), 0, 'no chip after Escape');
+    assert.equal(await frame.locator('body').getAttribute('data-rendered-request'), '1', 'no run after Escape');
+    assert.deepEqual((await frame.locator('.field-error').allTextContents()).filter((t) => t !== ''), []);
+    await frame.locator('#control-running_mean').click();
+    await answerFileDialog(page, safetensors, inFixtures);
     const offered = await memberPick(page, 'bn_checkpoint.safetensors (running_mean) holds 7 tensors');
     console.log(`      member pick for running_mean: ${offered.join(', ')}`);
     assert.equal(offered[0], 'bn1.running_mean', 'the member named like the parameter comes first');
@@ -119,7 +133,7 @@ describe('Parameters from files (real workbench)', () => {
 
     // running_var from the .npz (the same tensors, by the same names).
     await frame.locator('#control-running_var').click();
-    await answerFileDialog(page, npz);
+    await answerFileDialog(page, npz, inFixtures);
     const offeredVar = await memberPick(page, 'bn_checkpoint.npz (running_var) holds 7 tensors');
     assert.equal(offeredVar[0], 'bn1.running_var', 'the member named like the parameter comes first');
     await pickMember(page, 'bn1.running_var');
