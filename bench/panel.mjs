@@ -13,9 +13,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
-import { npyHeader } from './npyHeader.mjs';
+import { npyHeader, writeTensorFile } from './npyHeader.mjs';
 
 const SHAPE = [32, 64, 56, 56];
+/** A 1 GB file, over the default 512 MiB budget: the panel streams it and refines its picture as chunks arrive. */
+const BIG_SHAPE = [80, 64, 224, 224];
 const RUNS = Number(process.env.NORMSCOPE_BENCH_PANEL_RUNS || 6); // 1 cold + 5 warm
 const BUDGET_MS = 180_000; // the whole workbench session, start included; beyond it the rows are skipped
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -41,7 +43,7 @@ const median = (xs) => {
 };
 
 /** Starts the workbench on `folder` with the suite, waits for it to exit; returns the suite's JSON. */
-async function runSuite(folder, file) {
+async function runSuite(folder, file, bigFile) {
   const { codeServerInstalled, ensureInstalled } = await import('../scripts/vscode/install.mjs');
   if (!codeServerInstalled()) {
     console.log('panel bench: code-server is not installed; installing it now (about 1-2 minutes, once) ...');
@@ -56,7 +58,7 @@ async function runSuite(folder, file) {
     bundle: true, platform: 'node', format: 'cjs', external: ['vscode'], logLevel: 'warning',
   });
   const out = path.join(folder, '..', 'panel-bench-out.json');
-  writeFileSync(path.join(suiteDir, 'panel-bench.json'), JSON.stringify({ file, runs: RUNS, out, timeoutMs: 60_000 }));
+  writeFileSync(path.join(suiteDir, 'panel-bench.json'), JSON.stringify({ file, bigFile, runs: RUNS, out, timeoutMs: 60_000 }));
 
   let server;
   let browser;
@@ -127,6 +129,25 @@ function rowsOf(runs, bytes) {
   return rows;
 }
 
+function streamedRows(s) {
+  if (!s) return [];
+  const what = [
+    ['panel-stream-first-painted', s.open_to_first_painted_ms, `command to the first picture painted (${s.first_text})`],
+    ['panel-stream-final-stats', s.open_to_final_result_ms, `command to the statistics of the whole file posted (after ${s.partials} partial pictures)`],
+  ];
+  return what.map(([op, ms, text]) => ({
+    op, shape: BIG_SHAPE, impl: 'panel', threads: 1, median_ms: ms, gbps: null, torch_median_ms: null,
+    case: `1 GB .npy streamed within the default 512 MiB budget, ${text}; real workbench, headless Chromium, one run`, run: 'streamed', runs: 1,
+  }));
+}
+
+function printStreamed(s) {
+  if (!s) return;
+  console.log(`\nStreamed in the panel: 1 GB .npy (${BIG_SHAPE.join('x')} float32, over the default 512 MiB budget), one run
+first picture posted ${s.open_to_first_result_ms.toFixed(0)} ms and painted ${s.open_to_first_painted_ms.toFixed(0)} ms after the command (${s.first_text});
+${s.partials} partial pictures, then the statistics of the whole file (input and BatchNorm output) posted at ${s.open_to_final_result_ms.toFixed(0)} ms.`);
+}
+
 function printTable(runs, rows, sessionMs, loadBefore) {
   const fmt = (v) => (v === undefined ? '-' : v.toFixed(0));
   const cold = runs[0];
@@ -172,12 +193,15 @@ async function main() {
     const file = path.join(folder, `activations_${SHAPE.join('x')}.npy`);
     const bytes = tensorBytes(SHAPE);
     writeFileSync(file, bytes);
-    const suite = await runSuite(folder, file);
-    const rows = rowsOf(suite.runs, bytes.length);
+    const bigFile = path.join(folder, `big_${BIG_SHAPE.join('x')}.npy`);
+    writeTensorFile(bigFile, BIG_SHAPE);
+    const suite = await runSuite(folder, file, bigFile);
+    const rows = [...rowsOf(suite.runs, bytes.length), ...streamedRows(suite.streamed)];
     const resultsFile = path.join(repoRoot, 'bench/results.json');
     const results = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
     writeFileSync(resultsFile, JSON.stringify([...results.filter((r) => r.impl !== 'panel'), ...rows], null, 2) + '\n');
     printTable(suite.runs, rows, suite.session_ms, loadBefore);
+    printStreamed(suite.streamed);
     console.log('appended the panel rows to bench/results.json');
   } catch (err) {
     console.log(`\nPanel end to end: skipped, the real workbench did not complete (${err.message.split('\n')[0]})`);

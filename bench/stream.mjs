@@ -5,37 +5,16 @@
 // appends rows to bench/results.json. The files are written just before they are read, so they are read from
 // the page cache: the figures are the engine's and Node's, not the disk's.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { npyHeader } from './npyHeader.mjs';
+import { writeTensorFile } from './npyHeader.mjs';
 
 const CLI = 'dist/cli.js';
 if (!existsSync(CLI)) throw new Error('bench/stream.mjs: build first (npm run build)');
 mkdirSync('bench/tmp', { recursive: true });
 const RSS_HOOK = path.resolve('bench/tmp/rss-hook.cjs');
 writeFileSync(RSS_HOOK, "process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(process.env.NORMSCOPE_RSS_OUT, JSON.stringify({ rss: u.maxRSS * 1024, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000 })); });\n");
-
-/** Writes a float32 .npy of `shape`: N(1, 2) values, one 64 MiB block of them repeated. */
-function writeTensorFile(file, shape) {
-  const block = new Float32Array(16 * 2 ** 20);
-  let s = 12345;
-  const u = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
-  for (let i = 0; i < block.length; i++) block[i] = 1 + 2 * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  const bytes = new Uint8Array(block.buffer);
-  const fd = openSync(file, 'w');
-  try {
-    writeSync(fd, npyHeader(shape));
-    let left = shape.reduce((a, b) => a * b, 1) * 4;
-    while (left > 0) {
-      const n = Math.min(left, bytes.length);
-      writeSync(fd, bytes, 0, n);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Runs the CLI once; returns wall ms, the process's peak RSS and CPU time, and its JSON output. */
 function runCli(args, dir) {
