@@ -672,6 +672,7 @@ function notebookCases(): { label: string; text: string; selector?: string }[] {
   cases.push({ label: 'notebook cell junk', text: nb([1, null, 'x', { cell_type: 'code', source: 7, outputs: 'x' }]), selector: 'cell=3' });
   cases.push({ label: 'notebook outputs junk', text: nb([{ cell_type: 'code', source: 'x = [1, 2]', outputs: [null, 1, { output_type: 'stream', text: 5 }, { output_type: 'execute_result', data: [] }] }]) });
   cases.push({ label: 'notebook NaN tokens', text: '{"cells": [{"cell_type": "code", "source": "[1, 2]", "outputs": [], "x": NaN, "y": -Infinity}]}', selector: 'cell=0' });
+  cases.push({ label: 'notebook 350 KB of comments with brackets', text: nb([{ cell_type: 'code', source: '# x[0] = y[1]\n'.repeat(25000), outputs: [] }]), selector: 'cell=0' });
   cases.push({ label: 'notebook 10^5 literals', text: nb([{ cell_type: 'code', source: '[1, 2]\n'.repeat(100000), outputs: [] }]), selector: 'cell=0' });
   for (const sel of ['cell=', 'cell=99999999', 'cell=0&output=99', 'cell=-1', 'cell=1e3', '']) cases.push({ label: `notebook selector ${sel}`, text: nb([{ cell_type: 'code', source: '[1, 2]', outputs: [] }]), selector: sel });
   return cases;
@@ -824,6 +825,19 @@ describe('fuzz regressions', () => {
     // the largest honest ratio still reads: 8 MiB of zeros deflate to ~8 KiB
     const zeros = npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (1048576,), }", new Uint8Array(8 * 2 ** 20));
     assert.deepEqual(loadTensor('z.npz', zipSync({ 'z.npy': zeros }, { level: 9 })).shape, [1048576]);
+  });
+
+  it('notebook: a cell of 350 KB of comments holding brackets is searched for literals in linear time', () => {
+    // was: 4.1 s of CPU: each of the 4,096 '[' tried re-read the rest of the comment block, up to 1 MiB
+    const source = '# x[0] = y[1]\n'.repeat(25000);
+    const started = cpuMs();
+    assert.throws(() => readNotebookTensor(JSON.stringify({ cells: [{ cell_type: 'code', source, outputs: [] }] }), 'cell=0'),
+      /^NormScopeError: cell 0 holds no tensor/);
+    assert.ok(cpuMs() - started < 1000, `${(cpuMs() - started).toFixed(0)} ms`);
+    // a literal after the comments, and one whose list a comment interrupts, are still found
+    assert.deepEqual(findLiteralAt(`${source}x = [1, 2]\n`, source.length + 5, { language: 'python' })?.literal?.tensor.shape, [2]);
+    const broken = 'x = [1, 2,  # [9]\n     3]';
+    assert.deepEqual(findLiteralAt(broken, broken.indexOf('9'), { language: 'python' })?.literal?.tensor.shape, [3]);
   });
 
   it('hover: an empty tensor that declares 10^12 channels is summarized without a statistic per channel', () => {
