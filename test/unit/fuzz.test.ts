@@ -86,6 +86,8 @@ function tally(format: string): Tally {
 /** The one allowed failure: a NormScopeError with a message. Anything else fails the test, naming the case. */
 function judge(format: string, label: string, e: unknown): void {
   if (e instanceof NormScopeError && e.message.trim() !== '') {
+    // one line that a front end can show as it is: no line breaks, no pages of echoed input
+    assert.ok(!/[\n\r]/.test(e.message) && e.message.length <= 600, `${format} ${label}: the message is not one short line: ${JSON.stringify(e.message.slice(0, 300))}`);
     tally(format).refused++;
     return;
   }
@@ -846,6 +848,22 @@ describe('fuzz regressions', () => {
     assert.deepEqual(findLiteralAt(`${source}x = [1, 2]\n`, source.length + 5, { language: 'python' })?.literal?.tensor.shape, [2]);
     const broken = 'x = [1, 2,  # [9]\n     3]';
     assert.deepEqual(findLiteralAt(broken, broken.indexOf('9'), { language: 'python' })?.literal?.tensor.shape, [3]);
+  });
+
+  it('notebook, safetensors, payload: invalid JSON is one line, and a notebook says the line and column', () => {
+    // was: JSON.parse's message, which quotes the text around the error with its line breaks and, for most
+    // errors, says no position: 'not a notebook: invalid JSON (Unexpected token \'N\', ...\"\n   \"id\": NaNc04\",\n \"... is not valid JSON)'
+    const refusesWith = (fn: () => unknown, message: string) => assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof NormScopeError, `a NormScopeError, got ${String(e)}`);
+      assert.equal(e.message, message);
+      return true;
+    });
+    refusesWith(() => readNotebookTensor('{\n "cells": [\n  {"id": NaNc04}\n ]\n}'),
+      'not a notebook: invalid JSON (expected \',\' or \'}\' after an object member, found "c04") (at /cells/0, line 3, column 13)');
+    refusesWith(() => loadTensor('x.ipynb', ascii('{"cells": [')), 'not a notebook: invalid JSON (expected a value, found the end of the text) (at /cells/0, line 1, column 12)');
+    refusesWith(() => loadTensor('x.safetensors', safetensorsFile('{"a":\n x}', new Uint8Array(0))),
+      'safetensors header is not valid JSON: Unexpected token \'x\', "{"a": x}" is not valid JSON (byte offset 8)');
+    refusesWith(() => decodePayloadText('{"shape":\n x}'), 'payload: not valid JSON (Unexpected token \'x\', "{"shape": x}" is not valid JSON)');
   });
 
   it('hover: an empty tensor that declares 10^12 channels is summarized without a statistic per channel', () => {

@@ -15,6 +15,7 @@ import { DType } from '../dtype';
 import { NormScopeError } from '../errors';
 import { NormParams } from '../params';
 import { Tensor } from '../tensor';
+import { jsonSyntaxError } from './json';
 import { LiteralResult, LiteralSpan, SUMMARIZED_MESSAGE, findLiteralAt, parseLiteral } from './literal';
 import { TENSOR_MIME, decodePayload, decodePayloadText } from './payload';
 
@@ -93,8 +94,16 @@ function parseJson(text: string): unknown {
         return JSON.parse(fixed);
       } catch { /* report the first error */ }
     }
-    throw new NormScopeError(`not a notebook: invalid JSON (${first instanceof Error ? first.message : String(first)})`);
+    // JSON.parse's message quotes the text around the error, line breaks included, and often says no position
+    const found = jsonSyntaxError(text);
+    if (found) throw new NormScopeError(`not a notebook: invalid JSON (${found.message.replace(/^invalid JSON: /, '')})`, found.where);
+    throw new NormScopeError(`not a notebook: invalid JSON (${oneLine(first)})`);
   }
+}
+
+/** An error's message on one line. */
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
 }
 
 /** Replaces NaN, Infinity, -Infinity tokens outside strings by the strings "nan", "inf", "-inf". */

@@ -41,6 +41,20 @@ export function listJsonTensors(text: string, opts: JsonReadOptions = {}): JsonT
   return guarded(text, () => findTensors(text, new Parser(text).document(), [], MAX_LISTED_TENSORS));
 }
 
+/**
+ * What stops `text` being JSON as this module reads it (NaN and Infinity allowed) and where (JSON pointer, line,
+ * column), or undefined when it parses: for readers that parse with JSON.parse, whose messages say neither.
+ */
+export function jsonSyntaxError(text: string): { readonly message: string; readonly where: string } | undefined {
+  try {
+    new Parser(text).document();
+    return undefined;
+  } catch (e) {
+    if (e instanceof JsonProblem) return { message: e.message, where: where(text, e.path, e.pos) };
+    throw e;
+  }
+}
+
 /** Decodes a JSON file's bytes as UTF-8, refusing files over the size cap before decoding. */
 export function decodeJsonText(bytes: Uint8Array, opts: JsonReadOptions = {}): string {
   checkLength(bytes.length, 'bytes', opts);

@@ -96,7 +96,7 @@ export function decodePayloadText(text: string, where = 'payload'): DecodedPaylo
   try {
     v = JSON.parse(text);
   } catch (e) {
-    fail(where, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    fail(where, `not valid JSON (${(e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ')})`);
   }
   return decodePayload(v, where);
 }

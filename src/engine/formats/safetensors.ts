@@ -60,7 +60,8 @@ export function* safetensorsHeaderReads(fileSize: number): Reads<SafetensorsHead
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch (e) {
-    const why = e instanceof SyntaxError ? e.message : 'it is not valid UTF-8';
+    // JSON.parse's message quotes the text around the error, line breaks included: one line here
+    const why = e instanceof SyntaxError ? e.message.replace(/\s+/g, ' ') : 'it is not valid UTF-8';
     throw new NormScopeError(`safetensors header is not valid JSON: ${why}`, 'byte offset 8');
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
