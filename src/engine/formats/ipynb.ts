@@ -18,6 +18,7 @@ import { Tensor } from '../tensor';
 import { jsonSyntaxError } from './json';
 import { LiteralResult, LiteralSpan, SUMMARIZED_MESSAGE, findLiteralAt, parseLiteral } from './literal';
 import { TENSOR_MIME, decodePayload, decodePayloadText } from './payload';
+import { clip } from './shown';
 
 /** VS Code's MIME types for stream outputs (the extension's live cells use them; .ipynb streams map to them). */
 export const STDOUT_MIME = 'application/vnd.code.notebook.stdout';
@@ -174,7 +175,7 @@ function outputOf(o: unknown): NotebookOutput {
 /** Parses `cell=N` or `cell=N&output=K` (0-based). */
 export function parseNotebookSelector(sel: string): NotebookSelector {
   const m = /^cell=(\d{1,9})(?:&output=(\d{1,9}))?$/.exec(sel.trim());
-  if (!m) throw new NormScopeError(`notebook selector must be cell=N or cell=N&output=K (0-based indexes), got "${sel}"`);
+  if (!m) throw new NormScopeError(`notebook selector must be cell=N or cell=N&output=K (0-based indexes), got "${clip(sel)}"`);
   return m[2] === undefined ? { cell: Number(m[1]) } : { cell: Number(m[1]), output: Number(m[2]) };
 }
 

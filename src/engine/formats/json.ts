@@ -1,6 +1,7 @@
 import { DTYPES, DType, Storage, allocStorage, isDType, numberToBfloat16, numberToHalf } from '../dtype';
 import { NormScopeError } from '../errors';
 import { Tensor, checkShape, numel, tensor } from '../tensor';
+import { clip, shapeText } from './shown';
 
 // Tensors in JSON: nested arrays of numbers (or of booleans), or {"shape": [...], "data": [...], "dtype": "..."},
 // anywhere in a document and selected by an RFC 6901 JSON Pointer. The parser is our own because JSON.parse
@@ -113,7 +114,8 @@ function where(text: string, path: readonly Segment[], pos: number): string {
     line++;
     lineStart = i + 1;
   }
-  return `at ${path.length ? toPointer(path) : 'the root'}, line ${line}, column ${pos - lineStart + 1}`;
+  // long keys are clipped one by one, so that a deep pointer of short keys is still shown whole
+  return `at ${path.length ? clip(toPointer(path.map((s) => (typeof s === 'string' ? clip(s) : s))), 300) : 'the root'}, line ${line}, column ${pos - lineStart + 1}`;
 }
 
 function toPointer(path: readonly Segment[]): string {
@@ -353,23 +355,23 @@ function resolve(text: string, root: JValue, pointer: string): Located {
   let pos = typeof root === 'object' ? root.at : text.search(/[^\s\ufeff]/);
   if (pointer === '') return { v, path, pos };
   if (!pointer.startsWith('/')) {
-    throw new NormScopeError(`invalid JSON pointer "${pointer}": it must be empty or start with "/" (try "/${pointer}")`);
+    throw new NormScopeError(`invalid JSON pointer "${clip(pointer)}": it must be empty or start with "/" (try "/${clip(pointer)}")`);
   }
-  if (/~([^01]|$)/.test(pointer)) throw new NormScopeError(`invalid JSON pointer "${pointer}": "~" must be followed by 0 or 1`);
-  const nowhere = (why: string) => new JsonProblem(`JSON pointer "${pointer}" leads nowhere: ${why}`, path, pos);
+  if (/~([^01]|$)/.test(pointer)) throw new NormScopeError(`invalid JSON pointer "${clip(pointer)}": "~" must be followed by 0 or 1`);
+  const nowhere = (why: string) => new JsonProblem(`JSON pointer "${clip(pointer)}" leads nowhere: ${why}`, path, pos);
   for (const raw of pointer.slice(1).split('/')) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (isObject(v)) {
       const i = v.keys.lastIndexOf(seg);
       if (i < 0) {
-        const keys = v.keys.slice(0, 10).map((k) => JSON.stringify(k)).join(', ') + (v.keys.length > 10 ? ', ...' : '');
-        throw nowhere(`no key ${JSON.stringify(seg)} (keys: ${keys || 'none'})`);
+        const keys = v.keys.slice(0, 10).map((k) => clip(JSON.stringify(k))).join(', ') + (v.keys.length > 10 ? ', ...' : '');
+        throw nowhere(`no key ${clip(JSON.stringify(seg))} (keys: ${keys || 'none'})`);
       }
       path.push(seg);
       pos = v.valueAts[i];
       v = v.values[i];
     } else if (isArray(v)) {
-      if (!/^(0|[1-9]\d*)$/.test(seg)) throw nowhere(`${JSON.stringify(seg)} is not an array index`);
+      if (!/^(0|[1-9]\d*)$/.test(seg)) throw nowhere(`${clip(JSON.stringify(seg))} is not an array index`);
       const i = Number(seg);
       if (i >= v.items.length) throw nowhere(`index ${i} is out of range for an array of length ${v.items.length}`);
       path.push(i);
@@ -392,7 +394,7 @@ function toTensor(text: string, v: JValue, path: Segment[], pos: number): Tensor
     if (isShapeData(v)) return fromShapeData(text, shapeDataSpec(text, v, path));
     const inside = findTensors(text, v, path, 6).map((t) => t.pointer);
     const hint = inside.length === 0 ? 'it holds no tensors'
-      : `select one inside it with a JSON pointer: ${inside.slice(0, 5).join(', ')}${inside.length > 5 ? ', ...' : ''}`;
+      : `select one inside it with a JSON pointer: ${inside.slice(0, 5).map((p) => clip(p, 60)).join(', ')}${inside.length > 5 ? ', ...' : ''}`;
     throw new JsonProblem(`expected a tensor, found an object: ${hint}`, path, pos);
   }
   const leaves = inspect(text, v, path, pos);
@@ -490,13 +492,13 @@ function shapeDataSpec(text: string, o: JObject, path: Segment[]): ShapeData {
   const d = member('dtype');
   if (d && (typeof d.v !== 'object' || d.v.kind !== 'string' || !isDType(d.v.value))) {
     const found = typeof d.v === 'object' && d.v.kind === 'string' ? JSON.stringify(d.v.value) : describe(d.v);
-    throw new JsonProblem(`unknown dtype ${found}: expected one of ${DTYPES.join(', ')}`, d.path, d.pos);
+    throw new JsonProblem(`unknown dtype ${clip(found)}: expected one of ${DTYPES.join(', ')}`, d.path, d.pos);
   }
   const data = member('data') as Located;
   const leaves = inspect(text, data.v, data.path, data.pos);
   const count = numel(leaves.shape);
   if (count !== numel(shape)) {
-    throw new JsonProblem(`"data" has ${count} elements but "shape" [${shape.join(', ')}] needs ${numel(shape)}`, data.path, data.pos);
+    throw new JsonProblem(`"data" has ${count} elements but "shape" ${shapeText(shape)} needs ${numel(shape)}`, data.path, data.pos);
   }
   const dtype = d ? (d.v as JString).value as DType : leaves.kind === 'boolean' ? 'bool' : 'float64';
   return { shape, dtype, data, leaves };

@@ -22,6 +22,7 @@
 import { DType, Storage, allocStorage, numberToBfloat16, numberToHalf } from '../dtype';
 import { NormScopeError } from '../errors';
 import { Tensor, numel, tensor as makeTensor } from '../tensor';
+import { clip } from './shown';
 
 /** Which syntax produced a literal (numpy.array is reported as 'np.array', numpy str output as 'numpy-repr'). */
 export type LiteralConstructor =
@@ -635,7 +636,7 @@ class Parser {
       if (key === 'dtype') {
         if (ctor === 'torch.Tensor') this.fail('torch.Tensor() takes no dtype; use torch.tensor(..., dtype=...)', argStart);
         const d = v.kind === 'name' || v.kind === 'str' ? resolveDType(v.text, v.kind === 'str') : undefined;
-        if (d === undefined) this.fail(`unsupported dtype ${v.kind === 'str' ? `'${v.text}'` : v.text}`, v.start);
+        if (d === undefined) this.fail(`unsupported dtype ${v.kind === 'str' ? `'${clip(v.text)}'` : clip(v.text)}`, v.start);
         call.dtype = d;
         call.dtypeAt = v.start;
       } else if (key === 'device') {
@@ -647,7 +648,7 @@ class Parser {
         if (v.kind !== 'tuple') this.fail(`${key}= must be a tuple of integers`, v.start);
         call.declaredShape = v.tuple;
       } else if (!IGNORED_KWARGS.has(key)) {
-        this.fail(`unsupported argument ${key}=`, argStart);
+        this.fail(`unsupported argument ${clip(key)}=`, argStart);
       }
     }
     if (!lx.is(')')) this.unexpected(`expected ',' or ')' in ${name}(...)`);

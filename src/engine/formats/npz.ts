@@ -9,7 +9,7 @@ import { Tensor, numel } from '../tensor';
 import { TensorEntry, TensorListing, needSelector, noSuchTensor } from './listing';
 import { NpyReadOptions, readNpy } from './npy';
 import { ByteSource, TensorSource, npyHeaderReads, openNpySource, runAsync, runSync } from './source';
-import { ZipEntry, memberBytes, memberDataOffsetReads, memberSource, zipDirectoryReads } from './zip';
+import { ZipEntry, memberBytes, memberLabel, memberDataOffsetReads, memberSource, zipDirectoryReads } from './zip';
 
 const KIND = '.npz';
 
@@ -35,7 +35,7 @@ function pick(entries: readonly ZipEntry[], selector: string | undefined): ZipEn
 }
 
 const inMember = (e: ZipEntry, err: unknown): unknown =>
-  err instanceof NormScopeError && !err.message.includes(`zip member '${e.name}'`) ? new NormScopeError(`zip member '${e.name}': ${err.message}`) : err;
+  err instanceof NormScopeError && !err.message.includes(memberLabel(e)) ? new NormScopeError(`${memberLabel(e)}: ${err.message}`) : err;
 
 /** Reads one array of an .npz in memory (the only one when `selector` is absent). */
 export function readNpz(bytes: Uint8Array, selector?: string, opts: NpyReadOptions = {}): Tensor {
@@ -59,7 +59,7 @@ function memberPrefix(bytes: Uint8Array, entry: ZipEntry, dataOffset: number, n:
   try {
     for (let p = 0; p < raw.length && got < n; p += 1 << 14) inf.push(raw.slice(p, p + (1 << 14)), p + (1 << 14) >= raw.length);
   } catch (e) {
-    throw new NormScopeError(`zip member '${entry.name}': corrupt deflate data (${e instanceof Error ? e.message : String(e)})`);
+    throw new NormScopeError(`${memberLabel(entry)}: corrupt deflate data (${e instanceof Error ? e.message : String(e)})`);
   }
   const out = new Uint8Array(Math.min(n, got));
   let o = 0;

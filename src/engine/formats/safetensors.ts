@@ -11,6 +11,7 @@ import { NormScopeError } from '../errors';
 import { Tensor, cStrides, checkShape, numel } from '../tensor';
 import { TensorEntry, TensorListing, needSelector, noSuchTensor } from './listing';
 import { ByteSource, Reads, TensorSource, rawTensorSource, runAsync, runSync, viewStorage } from './source';
+import { clip, shapeText } from './shown';
 
 /** The reference implementation's limit on the header (100 MB). */
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
@@ -86,34 +87,34 @@ export function* safetensorsHeaderReads(fileSize: number): Reads<SafetensorsHead
     const a = sorted[i - 1], b = sorted[i];
     if (b.begin < a.end) {
       const off = (t: SafetensorsTensor) => `[${t.begin - dataStart}, ${t.end - dataStart}]`;
-      throw new NormScopeError(`safetensors tensors '${a.name}' ${off(a)} and '${b.name}' ${off(b)} overlap`);
+      throw new NormScopeError(`safetensors tensors '${clip(a.name)}' ${off(a)} and '${clip(b.name)}' ${off(b)} overlap`);
     }
   }
   return { dataStart, tensors, metadata };
 }
 
 function tensorInfo(name: string, v: unknown, dataStart: number, dataLength: number): SafetensorsTensor {
-  const fail = (what: string): never => { throw new NormScopeError(`safetensors tensor '${name}': ${what}`); };
+  const fail = (what: string): never => { throw new NormScopeError(`safetensors tensor '${clip(name)}': ${what}`); };
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail('expected an object {dtype, shape, data_offsets}');
   const { dtype: st, shape, data_offsets: offsets } = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof st !== 'string') return fail('missing "dtype"');
   const dtype = DTYPES[st];
   if (!dtype) {
     if (UNSUPPORTED.includes(st)) fail(`dtype ${st} is not supported (supported: ${Object.keys(DTYPES).join(' ')})`);
-    fail(`unknown dtype '${st}'`);
+    fail(`unknown dtype '${clip(st)}'`);
   }
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    return fail(`"shape" must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    return fail(`"shape" must be a list of non-negative integers, got ${clip(JSON.stringify(shape) ?? 'nothing', 60)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    return fail(`"data_offsets" must be [begin, end], got ${JSON.stringify(offsets)}`);
+    return fail(`"data_offsets" must be [begin, end], got ${clip(JSON.stringify(offsets) ?? 'nothing', 60)}`);
   }
   const [b, e] = offsets as number[];
   const span = `data_offsets [${b}, ${e}]`;
   if (e < b) fail(`${span} end before they begin`);
   if (e > dataLength) fail(`${span} go beyond the ${dataLength} bytes of data`);
   const need = numel(shape) * itemSize(dtype);
-  if (e - b !== need) fail(`${span} hold ${e - b} bytes, shape [${shape.join(', ')}] of ${st} needs ${need}`);
+  if (e - b !== need) fail(`${span} hold ${e - b} bytes, shape ${shapeText(shape)} of ${st} needs ${need}`);
   return { name, stDtype: st, dtype, shape: [...shape], bytes: need, begin: dataStart + b, end: dataStart + e };
 }
 
@@ -136,7 +137,7 @@ function listingOf(h: SafetensorsHeader): TensorListing {
 /** Reads one tensor of a .safetensors file in memory (the only one when `selector` is absent). */
 export function readSafetensors(bytes: Uint8Array, selector?: string): Tensor {
   const t = pick(runSync(safetensorsHeaderReads(bytes.length), bytes), selector);
-  checkShape(t.shape, `tensor '${t.name}'`);
+  checkShape(t.shape, `tensor '${clip(t.name)}'`);
   const data = viewStorage(t.dtype, bytes.subarray(t.begin, t.end), numel(t.shape));
   return { dtype: t.dtype, shape: [...t.shape], strides: cStrides(t.shape), offset: 0, data };
 }

@@ -6,6 +6,7 @@
 import { Inflate, inflateSync } from 'fflate';
 import { NormScopeError } from '../errors';
 import { ByteSource, Reads } from './source';
+import { clip } from './shown';
 
 /** One member, as the central directory describes it. */
 export interface ZipEntry {
@@ -30,6 +31,11 @@ const EOCD_MIN = 22;
 export const MAX_ZIP_ENTRIES = 65536;
 /** ... and take at most this many bytes. */
 export const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
+
+/** How messages name a member (a long name clipped). */
+export function memberLabel(entry: Pick<ZipEntry, 'name'>): string {
+  return `zip member '${clip(entry.name)}'`;
+}
 
 const u16 = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
 const u32 = (b: Uint8Array, i: number) => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16)) + b[i + 3] * 2 ** 24;
@@ -111,7 +117,7 @@ const MAX_DEFLATE_RATIO = 1032;
 
 /** Reads a member's local header; returns the offset of its first data byte. Refuses what cannot be read. */
 export function* memberDataOffsetReads(entry: ZipEntry, fileSize: number): Reads<number> {
-  const label = `zip member '${entry.name}'`;
+  const label = memberLabel(entry);
   if (entry.flags & 1) throw new NormScopeError(`${label} is encrypted`);
   if (entry.method !== 0 && entry.method !== 8) {
     const names: Record<number, string> = { 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz' };
@@ -153,17 +159,17 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
 function checkCrc(entry: ZipEntry, crc: number): void {
   if (crc !== entry.crc) {
     const h = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
-    throw new NormScopeError(`zip member '${entry.name}': CRC-32 mismatch (directory says ${h(entry.crc)}, data gives ${h(crc)})`);
+    throw new NormScopeError(`${memberLabel(entry)}: CRC-32 mismatch (directory says ${h(entry.crc)}, data gives ${h(crc)})`);
   }
 }
 
 function inflateError(entry: ZipEntry, e: unknown): NormScopeError {
   const what = e instanceof Error ? e.message : String(e);
-  return new NormScopeError(`zip member '${entry.name}': corrupt deflate data (${what})`);
+  return new NormScopeError(`${memberLabel(entry)}: corrupt deflate data (${what})`);
 }
 
 function sizeMismatch(entry: ZipEntry, got: number): NormScopeError {
-  return new NormScopeError(`zip member '${entry.name}': inflates to ${got} bytes, the directory says ${entry.size}`);
+  return new NormScopeError(`${memberLabel(entry)}: inflates to ${got} bytes, the directory says ${entry.size}`);
 }
 
 /** A member's whole content from the whole file in memory, inflated and CRC-checked. */
