@@ -610,6 +610,8 @@ function jsonCases(): { label: string; text: string; selector?: string }[] {
   cases.push({ label: 'json long dtype', text: JSON.stringify({ shape: [1], data: [1], dtype: longKey }) });
   cases.push({ label: 'json long pointer', text: '[1]', selector: `/${longKey}` });
   cases.push({ label: 'json long shape', text: JSON.stringify({ shape: [...ones(50000), 2], data: [1] }) });
+  cases.push({ label: 'json 40,000-dimension shape', text: JSON.stringify({ shape: Array(40000).fill(2), data: [1] }) });
+  cases.push({ label: 'json 40,000-dimension shape, last negative', text: JSON.stringify({ shape: [...ones(40000), -1], data: [1] }) });
   cases.push({ label: 'json long token', text: `[${'x'.repeat(10000)}]` });
   cases.push({ label: 'json long number', text: `[1.${'5'.repeat(10000)}x]` });
   for (const sel of ['/0', '/x', '/0/0/0', '/-1', '/99999999999999999999', 'x', '/~2', '/__proto__', '/constructor']) {
@@ -930,6 +932,8 @@ describe('fuzz regressions', () => {
       `safetensors tensor 'a': "shape" must be a list of non-negative integers, got [${'1,'.repeat(29)}1... (60004 characters)`);
     refusesWith(() => loadTensor('x.json', ascii(JSON.stringify({ [n(10000)]: [1] })), '/missing'),
       `JSON pointer "/missing" leads nowhere: no key "missing" (keys: "${n(39)}... (10002 characters)) (at the root, line 1, column 1)`);
+    refusesWith(() => loadTensor('x.json', ascii(JSON.stringify({ shape: [...ones(40000), -1], data: [1] }))),
+      `invalid dimension -1 at axis 40000 of shape [${'1, '.repeat(51)}1,... (120048 characters) (at /shape, line 1, column 10)`);
     refusesWith(() => loadTensor('x.ipynb', ascii('{"cells": []}'), `cell=${'9'.repeat(10000)}`),
       `notebook selector must be cell=N or cell=N&output=K (0-based indexes), got "cell=${'9'.repeat(35)}... (10005 characters)"`);
     refusesWith(() => parseLiteral(`np.array([1], dtype=${n(10000)})`), `unsupported dtype ${clipped} (offset 20 (line 1, column 21))`);
