@@ -16,7 +16,7 @@ import { NormScopeError } from '../errors';
 import { NormParams } from '../params';
 import { Tensor } from '../tensor';
 import { jsonSyntaxError } from './json';
-import { LiteralResult, LiteralSpan, SUMMARIZED_MESSAGE, findLiteralAt, parseLiteral } from './literal';
+import { LiteralResult, LiteralSpan, SUMMARIZED_MESSAGE, findLiteralAt, isIndexBracket, parseLiteral } from './literal';
 import { TENSOR_MIME, decodePayload, decodePayloadText } from './payload';
 import { clip } from './shown';
 
@@ -207,6 +207,7 @@ export function findLiterals(text: string, language?: string): LiteralSpan[] {
   const found: LiteralSpan[] = [];
   let tries = 0;
   for (let i = text.indexOf('['); i !== -1 && i + 1 < text.length && found.length < MAX_FOUND && tries < MAX_TRIES; i = text.indexOf('[', i + 1)) {
+    if (isIndexBracket(text, i)) continue; // x[0] starts no literal: not worth a try, each of which reads the text before it
     tries++;
     const span = findLiteralAt(text, i + 1, { language });
     if (span && span.start <= i && span.end > i) {

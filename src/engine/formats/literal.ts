@@ -1082,6 +1082,18 @@ const KEYWORDS = new Set(['in', 'not', 'and', 'or', 'is', 'return', 'yield', 'el
 
 const MAX_FINDER_STACK = 256;
 
+/**
+ * Whether the '[' at `i` indexes what is right before it (`x[0]`, `np.x[1]`, `f(x)[0]`, `a[0][1]`), judged from
+ * the characters before it as the finder judges the tokens: no literal starts there. False when unsure.
+ */
+export function isIndexBracket(text: string, i: number): boolean {
+  const c = text.charCodeAt(i - 1);
+  if (c === 41 || c === 93) return true; // ')' or ']' with no space before the '['
+  let j = i;
+  while (j > 0 && isIdentPart(text.charCodeAt(j - 1))) j--;
+  return j < i && !isDigit(text.charCodeAt(j)) && !KEYWORDS.has(text.slice(j, i));
+}
+
 function closes(ch: string, kind: FrameKind): boolean {
   return ch === ']' ? kind === 'list' || kind === 'index' : ch === ')' ? kind === 'tuple' || kind === 'call' : kind === 'brace';
 }
