@@ -924,6 +924,19 @@ describe('fuzz regressions', () => {
     refusesWith(() => decodePayloadText('{"shape":\n x}'), 'payload: not valid JSON (Unexpected token \'x\', "{"shape": x}" is not valid JSON)');
   });
 
+  it('JSON: text that is not UTF-8 is refused at the byte offset of the first bad sequence', () => {
+    // was: 'JSON text is not valid UTF-8', with no place; TextDecoder's fatal mode decides what is bad, this says where
+    const cases: [number[], number][] = [[[0x5b, 0xff], 1], [[0x5b, 0x31, 0xc0, 0x80], 2], [[0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80], 3],
+      [[0x22, 0xf4, 0x90, 0x80, 0x80], 1], [[0x5b, 0x31, 0xe2, 0x82], 2], [[0xf0, 0x9f, 0x98, 0x80, 0x80], 4]];
+    for (const [bytes, at] of cases) {
+      assert.throws(() => loadTensor('x.json', new Uint8Array(bytes)), (e: unknown) => {
+        assert.ok(e instanceof NormScopeError);
+        assert.equal(e.message, `JSON text is not valid UTF-8 (byte offset ${at})`, JSON.stringify(bytes));
+        return true;
+      });
+    }
+  });
+
   it('messages clip the names, dtypes, shapes, keys and selectors they echo (a 10,000-character name made a 200 KB message)', () => {
     const refusesWith = (fn: () => unknown, message: string) => assert.throws(fn, (e: unknown) => {
       assert.ok(e instanceof NormScopeError, `a NormScopeError, got ${String(e)}`);

@@ -62,8 +62,26 @@ export function decodeJsonText(bytes: Uint8Array, opts: JsonReadOptions = {}): s
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new NormScopeError('JSON text is not valid UTF-8');
+    throw new NormScopeError('JSON text is not valid UTF-8', `byte offset ${invalidUtf8At(bytes)}`);
   }
+}
+
+/** Where the first byte sequence that is not UTF-8 starts (as TextDecoder's fatal mode judges it). */
+function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i];
+    const more = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (more < 0) return i;
+    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= more; k++) {
+      const x = b[i + k];
+      if (!(i + k < b.length && x >= (k === 1 ? lo : 0x80) && x <= (k === 1 ? hi : 0xbf))) return i;
+    }
+    i += more + 1;
+  }
+  return b.length;
 }
 
 function checkLength(length: number, unit: string, opts: JsonReadOptions): void {
