@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
-import { analyze, tensorStats } from '../engine/analyze';
+import { analyze, channelAxis, tensorStats } from '../engine/analyze';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { writeNpy } from '../engine/formats/npy';
 import { defaultThreads } from '../node/pool';
@@ -21,6 +21,7 @@ import { runStreamed } from './stream';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
 import { statsJson, toJson } from './json';
+import { wideAxisNote } from '../engine/stats';
 
 const USAGE = `usage:
   normscope stats INPUT [--json] [--unbatched] [--layout nchw|nhwc] [--bins B] [--budget-mb N]
@@ -81,13 +82,14 @@ function run(argv: readonly string[], out: (s: string) => void): number {
   }
   const x = readInput(input, load);
   if (command === 'stats') {
-    const stats = tensorStats(x, { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined }, bins, kernels);
+    const axes = { unbatched: f.unbatched, layout: f.layout as 'nchw' | 'nhwc' | undefined };
+    const stats = tensorStats(x, axes, bins, kernels);
     const o = stats.overall;
     const nb = notebookSource(input); // .ipynb: which candidate of the cell, and the others
     if (f.json) {
       out(JSON.stringify({ ...statsJson(x.shape, x.dtype, o), ...nb }));
     } else {
-      out(formatStats(input, x, stats) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
+      out(formatStats(input, x, stats, wideAxisNote(x.shape, channelAxis(x.shape, axes))) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
     }
     return 0;
   }

@@ -31,12 +31,13 @@ function channelTable(side: SideStats): string {
   return table(rows) + more;
 }
 
-/** `normscope stats` without --json. */
-export function formatStats(source: string, x: Tensor, s: SideStats): string {
+/** `normscope stats` without --json; `note`: why there are no per-channel rows (a wide channel axis). */
+export function formatStats(source: string, x: Tensor, s: SideStats, note?: string): string {
   return [
     `${source}: shape [${x.shape.join(', ')}] ${x.dtype}, ${s.overall.count} elements`,
     `  ${summaryLine(s.overall)}   (std is the population std)`,
     s.channels.length > 1 ? channelTable(s) : '',
+    note ? `  note: ${note}` : '',
   ].filter(Boolean).join('\n');
 }
 

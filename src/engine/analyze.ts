@@ -6,7 +6,7 @@
 import { DType } from './dtype';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
 import { Tensor, toComputeArray } from './tensor';
-import { ChannelLayout, channelLayout, DEFAULT_BINS, SideStats } from './stats';
+import { ChannelLayout, channelLayout, DEFAULT_BINS, SideStats, wideAxisNote } from './stats';
 import { CheckResult, equivalenceChecks, Flag, healthFlags } from './checks';
 import { Kernels, tsKernels } from './kernels';
 
@@ -39,6 +39,12 @@ export function channelAxis(shape: readonly number[], p: Pick<NormParams, 'unbat
   return shape.length >= 2 ? 1 : -1;
 }
 
+/** `warnings` and, where the channel axis is too long for per-channel statistics, why they are of the whole tensor. */
+export function withWideAxisNote(warnings: readonly string[], shape: readonly number[], axis: number): readonly string[] {
+  const note = wideAxisNote(shape, axis);
+  return note ? [...warnings, note] : warnings;
+}
+
 /** Channel ranges [first, last] of GroupNorm's groups, or none for the other ops. */
 export function groupRanges(channels: number, p: NormParams): [number, number][] {
   if (p.op !== 'group' || !p.groups || channels % p.groups !== 0) return [];
@@ -63,9 +69,11 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
   const k = opts.kernels ?? tsKernels;
   const run = (y: Tensor, q: NormParams): NormOutput => k.normalize(y, q);
   const stats = (v: ArrayLike<number>, l: ChannelLayout, b: number, g: readonly (readonly [number, number])[]): SideStats => k.sideStats(v, l, b, g);
-  const layout = channelLayout(x.shape, channelAxis(x.shape, p));
+  const axis = channelAxis(x.shape, p);
+  const layout = channelLayout(x.shape, axis);
   const groups = groupRanges(layout.channels, p);
   const { stats: fused, ...result } = k.normalizeWithStats(x, p, { layout, bins, groups });
+
   const before = fused.before ?? stats(toComputeArray(x), layout, bins, groups);
   const after = fused.after;
   return {
@@ -75,7 +83,7 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
     stats: { before, after },
     checks: opts.checks === false ? [] : equivalenceChecks(x, p, run),
     flags: healthFlags(x, p, result, before, after, run, stats),
-    warnings: result.warnings,
+    warnings: withWideAxisNote(result.warnings, x.shape, axis),
     result,
   };
 }

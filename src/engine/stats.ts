@@ -53,10 +53,27 @@ export interface ChannelLayout {
 
 export const DEFAULT_BINS = 50;
 
-/** The (outer, C, inner) view of a C-order tensor of `shape` with channels on `axis` (-1: one channel). */
+/**
+ * The most channels statistics are taken one by one for (65,536). Past it, a wide channel axis such as (1, 10^7),
+ * or an empty tensor that declares (0, 10^12), would make per-channel statistics (a summary and a histogram each)
+ * take far more memory than the values, or all of it; statistics are then of the whole tensor (`channelLayout`
+ * gives one channel) and `wideAxisNote` says why.
+ */
+export const MAX_STAT_CHANNELS = 65536;
+
+/** Why statistics along `axis` of `shape` are of the whole tensor, not per channel (undefined when they are per channel). */
+export function wideAxisNote(shape: readonly number[], axis: number): string | undefined {
+  if (axis < 0 || axis >= shape.length || shape[axis] <= MAX_STAT_CHANNELS) return undefined;
+  return `statistics are of the whole tensor, not per channel: axis ${axis} has ${shape[axis].toLocaleString('en-US')} channels, more than the ${MAX_STAT_CHANNELS.toLocaleString('en-US')} NormScope takes one by one`;
+}
+
+/**
+ * The (outer, C, inner) view of a C-order tensor of `shape` with channels on `axis` (-1, or more than
+ * MAX_STAT_CHANNELS on it: one channel).
+ */
 export function channelLayout(shape: readonly number[], axis: number): ChannelLayout {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (axis < 0 || axis >= shape.length) return { outer: 1, channels: 1, inner: n };
+  if (axis < 0 || axis >= shape.length || shape[axis] > MAX_STAT_CHANNELS) return { outer: 1, channels: 1, inner: n };
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   return { outer, channels: shape[axis], inner };

@@ -29,7 +29,7 @@ import { channelAxis, groupRanges } from './analyze';
 import { NormScopeError } from './errors';
 import { normalize, planOf } from './ops';
 import { NormOutput, NormParams, ResolvedParams, ShapeReport } from './params';
-import { ChannelLayout, DEFAULT_BINS, SideStats, channelLayout, histogramEdges } from './stats';
+import { ChannelLayout, DEFAULT_BINS, MAX_STAT_CHANNELS, SideStats, channelLayout, histogramEdges } from './stats';
 import { Moments, StreamingStats } from './streamStats';
 import type { ChunkKernels } from './streamKernels';
 import type { Kernels } from './kernels';
@@ -272,6 +272,11 @@ export async function streamNormalize(
     throw new NormScopeError(`one sample holds ${sample} elements, more than the ${opts.chunkElements} a chunk may hold within the memory budget: raise the budget`);
   }
   const layout = sourceLayout(src, r);
+  const channelAt = channelAxis(src.shape, r);
+  if (r.op === 'batch' && r.mode === 'train' && channelAt >= 0 && src.shape[channelAt] !== layout.channels) {
+    // its batch statistics are the per-channel moments of pass 1, which a wide axis takes of the whole tensor
+    throw new NormScopeError(`BatchNorm in train mode on a streamed file takes its batch statistics channel by channel, and axis ${channelAt} has ${src.shape[channelAt].toLocaleString('en-US')} channels, more than the ${MAX_STAT_CHANNELS.toLocaleString('en-US')} NormScope takes statistics of one by one: use eval mode, or load the tensor whole (raise the budget)`);
+  }
   const groups = opts.groups ?? groupRanges(layout.channels, p);
   const bins = opts.bins ?? DEFAULT_BINS;
   const before = new StreamingStats(layout, bins, groups);
@@ -403,6 +408,7 @@ function affineEdges(
   }
   // (2, C, 1, ...) or channels last (2, 1, ..., C): sample 0 holds the minima, sample 1 the maxima
   const channelAt = channelAxis(src.shape, r);
+  if (channelAt < 0 || src.shape[channelAt] !== C) return null; // statistics of the whole tensor (a wide axis)
   const shape = src.shape.map((d, i) => (i === 0 ? 2 : i === channelAt ? d : 1));
   const y = op(tensor(f64 ? 'float64' : 'float32', shape, ext));
   let lo = Infinity, hi = -Infinity;

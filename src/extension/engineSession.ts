@@ -13,7 +13,7 @@
  * `handleAsync`'s `emit`. Checks and flags need the whole tensor and are refused; `npy` writes to a path.
  */
 import { rm } from 'node:fs/promises';
-import { channelAxis, groupRanges } from '../engine/analyze';
+import { channelAxis, groupRanges, withWideAxisNote } from '../engine/analyze';
 import { DType, itemSize } from '../engine/dtype';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
@@ -208,7 +208,8 @@ export class EngineSession {
         const x = this.tensor();
         const t0 = Date.now();
         const p = toNormParams(x, req.params, tensors);
-        const layout = channelLayout(x.shape, channelAxis(x.shape, p));
+        const axis = channelAxis(x.shape, p);
+        const layout = channelLayout(x.shape, axis);
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
         const hit = this.beforeCache?.key === key;
@@ -223,7 +224,7 @@ export class EngineSession {
           op: out.resolved,
           shape_report: out.shapeReport,
           stats: { before, after },
-          warnings: out.warnings,
+          warnings: withWideAxisNote(out.warnings, x.shape, axis),
           running: runningView(out),
           ...(req.tensors && { sources: sourceViews(req.tensors, tensors) }),
           ms: Date.now() - t0,
@@ -319,7 +320,7 @@ export class EngineSession {
       op: r,
       shape_report: plan.report,
       stats: { before, after: after ?? pendingSide(before) },
-      warnings: plan.warnings,
+      warnings: withWideAxisNote(plan.warnings, src.shape, channelAxis(src.shape, r)),
       ...(sources && { sources }),
       ms: Date.now() - t0,
     });
@@ -379,7 +380,7 @@ export class EngineSession {
     const plain = (v: Float64Array) => Array.from(v, (x) => (Number.isFinite(x) ? x : 0));
     return {
       ...view(done, res.after),
-      warnings: res.warnings,
+      warnings: withWideAxisNote(res.warnings, src.shape, channelAxis(src.shape, r)),
       running: res.running_mean && res.running_var
         ? { mean: plain(res.running_mean), var: plain(res.running_var), num_batches_tracked: res.num_batches_tracked ?? null }
         : undefined,

@@ -72,6 +72,36 @@ describe('normscope CLI', function () {
       assert.deepEqual([s.mean, s.std, s.min, s.max, s.nan, s.count], [null, null, null, null, 2, 2]);
     });
 
+    it('takes statistics of the whole tensor, and says so, where the channel axis is too long (an empty (0, 10^7) too)', () => {
+      // a 128-byte header declaring 10^7 channels of nothing: per-channel statistics ran the process out of memory
+      const header = writeNpy(tensor('float32', [0, 10_000_000], new Float32Array(0)));
+      file('empty-wide.npy', header);
+      const note = /^ {2}note: statistics are of the whole tensor, not per channel: axis 1 has 10,000,000 channels, more than the 65,536 NormScope takes one by one$/m;
+      const r = cli('stats', 'empty-wide.npy');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^empty-wide\.npy: shape \[0, 10000000\] float32, 0 elements$/m);
+      assert.match(r.stdout, note);
+      assert.doesNotMatch(r.stdout, /channel +mean/);
+      // 65,537 channels of one value: one row of overall statistics, not 65,537
+      const values = Array.from({ length: 65_537 }, (_, i) => i % 7);
+      npy('wide.npy', [1, 65_537], values);
+      const w = cli('stats', 'wide.npy');
+      assert.equal(w.code, 0, w.stderr);
+      assert.match(w.stdout, /^ {2}note: statistics are of the whole tensor, not per channel: axis 1 has 65,537 channels/m);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      assert.ok(w.stdout.includes(`  mean ${Number(mean.toPrecision(6))}  `), w.stdout); // 2.99991
+      assert.match(w.stdout, / min 0 +max 6 /);
+      // at the cap, per channel as before
+      npy('at-cap.npy', [1, 65_536], values.slice(0, 65_536));
+      const c = cli('stats', 'at-cap.npy');
+      assert.match(c.stdout, /^ {2}channel +mean/m);
+      assert.doesNotMatch(c.stdout, /note:/);
+      // normalize lists it among the warnings
+      const n = cli('normalize', 'wide.npy', '--op', 'layer');
+      assert.equal(n.code, 0, n.stderr);
+      assert.match(n.stdout, /^warning: statistics are of the whole tensor, not per channel: axis 1 has 65,537 channels/m);
+    });
+
     it('reads .npy with numpy dtype names', () => {
       const f = file('i.npy', writeNpy(tensor('int16', [3], Int16Array.from([-2, 0, 5]))));
       const s = JSON.parse(cli('stats', f, '--json').stdout);

@@ -291,6 +291,22 @@ describe('streamed normalization', () => {
     await assert.rejects(streamNormalize(fortran, { op: 'layer' }, async () => {}, { chunkElements: 150 }),
       { message: 'streamed ops need C-order data: this file is in Fortran order (statistics still stream)' });
   });
+
+  it('a channel axis past MAX_STAT_CHANNELS: statistics of the whole tensor, as in memory; BatchNorm train refused, eval streams', async () => {
+    const shape = [2, 70_000, 2];
+    const x = tensor('float32', shape, randn(2 * 70_000 * 2, 31, 0.5, 2));
+    const src = await openNpySource(bytesSource(writeNpy(x)));
+    const streamed = await streamStats(src, { chunkElements: 150_000 });
+    assert.equal(streamed.stats.channels.length, 1);
+    sameStats(streamed.stats, tensorStats(x));
+    await assert.rejects(streamNormalize(src, { op: 'batch' }, async () => {}, { chunkElements: 150_000 }),
+      { message: 'BatchNorm in train mode on a streamed file takes its batch statistics channel by channel, and axis 1 has 70,000 channels, more than the 65,536 NormScope takes statistics of one by one: use eval mode, or load the tensor whole (raise the budget)' });
+    const parts: number[] = [];
+    const r = await streamNormalize(src, { op: 'batch', mode: 'eval' }, async (y) => { for (const v of y) parts.push(v); }, { chunkElements: 150_000 });
+    const whole = normalize(x, { op: 'batch', mode: 'eval' });
+    assert.deepEqual(parts, Array.from(toFloat64(whole.output)));
+    sameStats(r.after, tensorStats(whole.output));
+  });
 });
 
 describe('streamed statistics on the WebAssembly stats kernels (streamKernels.ts)', () => {
