@@ -5,7 +5,7 @@
 import { NormOutput, NormParams, OpName } from './params';
 import { Tensor, numel, permute, reshape, contiguous, toFloat64, toComputeArray, tensor } from './tensor';
 import { normalize } from './ops';
-import { ChannelLayout, sideStats, SideStats } from './stats';
+import { ChannelLayout, MAX_STAT_CHANNELS, sideStats, SideStats } from './stats';
 
 export const CHECK_ATOL = 1e-5;
 export const CHECK_RTOL = 1e-5;
@@ -170,23 +170,29 @@ function statGroups(shape: readonly number[], out: NormOutput): StatGroups | und
  * Health flags: constant and eps-dominated statistic groups, NaN/Inf in input or output, and normalized
  * groups whose mean/std drift from 0/1. `before`/`after` are the side stats with channels on the channel axis.
  * `runOp` and `stats` run the op and take statistics (the TypeScript kernels by default; front ends pass the
- * fast kernels').
+ * fast kernels'). At most MAX_FLAGS_PER_KIND flags of a kind are listed, then one saying how many more.
  */
 export function healthFlags(
   x: Tensor, p: NormParams, out: NormOutput, before: SideStats, after: SideStats, runOp: typeof normalize = normalize,
-  stats: (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats = sideStats,
+  stats: StatsFn = sideStats,
 ): Flag[] {
   const flags: Flag[] = [];
-  const add = (f: Flag) => flags.push(f);
+  const seen = new Map<FlagKind, number>();
+  // a million statistic groups may raise a million flags: only the listed ones are built
+  const add = (kind: FlagKind, make: () => Omit<Flag, 'kind'>): void => {
+    const k = (seen.get(kind) ?? 0) + 1;
+    seen.set(kind, k);
+    if (k <= MAX_FLAGS_PER_KIND) flags.push({ kind, ...make() });
+  };
   for (const ch of before.channels) {
     if (ch.min !== null && ch.min === ch.max) {
-      add({ kind: 'constant_channel', channel: ch.channel, message: `channel ${ch.channel} is constant (${ch.min})` });
+      add('constant_channel', () => ({ channel: ch.channel, message: `channel ${ch.channel} is constant (${ch.min})` }));
     }
   }
   const nonFinite = (side: SideStats, what: 'input' | 'output') => {
     for (const ch of side.channels) {
-      if (ch.nan) add({ kind: what === 'input' ? 'nan_input' : 'nan_output', channel: ch.channel, message: `${ch.nan} NaN in the ${what}, channel ${ch.channel}` });
-      if (ch.inf) add({ kind: what === 'input' ? 'inf_input' : 'inf_output', channel: ch.channel, message: `${ch.inf} Inf in the ${what}, channel ${ch.channel}` });
+      if (ch.nan) add(what === 'input' ? 'nan_input' : 'nan_output', () => ({ channel: ch.channel, message: `${ch.nan} NaN in the ${what}, channel ${ch.channel}` }));
+      if (ch.inf) add(what === 'input' ? 'inf_input' : 'inf_output', () => ({ channel: ch.channel, message: `${ch.inf} Inf in the ${what}, channel ${ch.channel}` }));
     }
   };
   nonFinite(before, 'input');
@@ -197,54 +203,86 @@ export function healthFlags(
   const inputView = lnLike ? x : toNCHW(x, p);
   const groups = statGroups(inputView.shape, out);
   if (groups && groups.layout.channels > 0 && groups.layout.inner > 0) {
+    const G = groups.layout.channels;
+    const where = (i: number) => { const l = groups.label(i); return { l, at: { channel: l.channel, group: l.group, sample: l.sample } }; };
     if (r.op === 'batch' && r.mode === 'eval') {
       const rv = p.running_var ? toFloat64(p.running_var) : undefined;
       if (rv) rv.forEach((v, c) => {
-        if (v < r.eps) add({ kind: 'eps_dominated', channel: c, message: `channel ${c}: running_var ${fmt(v)} is below eps ${fmt(r.eps)}; eps dominates its scale` });
+        if (v < r.eps) add('eps_dominated', () => ({ channel: c, message: `channel ${c}: running_var ${fmt(v)} is below eps ${fmt(r.eps)}; eps dominates its scale` }));
       });
     } else {
-      const inStats = stats(toComputeArray(inputView), groups.layout, 1, []);
-      const epsDominated = new Set<number>();
-      inStats.channels.forEach((g, i) => {
-        const v = r.op === 'rms' ? (g.mean ?? 0) ** 2 + (g.std ?? 0) ** 2 : (g.std ?? 0) ** 2;
-        if (g.std !== null && v < r.eps) {
-          epsDominated.add(i);
-          const l = groups.label(i);
-          add({ kind: 'eps_dominated', channel: l.channel, group: l.group, sample: l.sample,
-            message: `${l.text}: ${r.op === 'rms' ? 'mean square' : 'variance'} ${fmt(v)} is below eps ${fmt(r.eps)}; it is not scaled to unit ${r.op === 'rms' ? 'RMS' : 'variance'}` });
+      const inStats = groupMoments(toComputeArray(inputView), groups.layout, stats);
+      const epsDominated = new Uint8Array(G);
+      for (let i = 0; i < G; i++) {
+        const mean = inStats.mean[i], std = inStats.std[i];
+        const v = r.op === 'rms' ? mean ** 2 + std ** 2 : std ** 2;
+        if (!Number.isNaN(std) && v < r.eps) {
+          epsDominated[i] = 1;
+          add('eps_dominated', () => {
+            const { l, at } = where(i);
+            return { ...at, message: `${l.text}: ${r.op === 'rms' ? 'mean square' : 'variance'} ${fmt(v)} is below eps ${fmt(r.eps)}; it is not scaled to unit ${r.op === 'rms' ? 'RMS' : 'variance'}` };
+          });
         }
-      });
+      }
       // Drift: the normalized groups (before any affine) should have mean 0 and std 1 (RMSNorm: RMS 1).
       const plain = r.affine ? runOp(x, { ...p, weight: undefined, bias: undefined }).output : out.output;
       const outView = lnLike ? plain : toNCHW(plain, p);
-      const outStats = stats(toComputeArray(outView), groups.layout, 1, []);
-      outStats.channels.forEach((g, i) => {
-        if (epsDominated.has(i) || g.mean === null || g.std === null) return;
-        const l = groups.label(i);
+      const outStats = groupMoments(toComputeArray(outView), groups.layout, stats);
+      for (let i = 0; i < G; i++) {
+        const mean = outStats.mean[i], std = outStats.std[i];
+        if (epsDominated[i] || Number.isNaN(mean) || Number.isNaN(std)) continue;
         if (r.op === 'rms') {
-          const rms = Math.sqrt(g.mean * g.mean + g.std * g.std);
-          if (Math.abs(rms - 1) > DRIFT_STD) add({ kind: 'drift', channel: l.channel, group: l.group, sample: l.sample, message: `${l.text}: RMS ${fmt(rms)} after normalization, expected 1` });
-        } else if (Math.abs(g.mean) > DRIFT_MEAN || Math.abs(g.std - 1) > DRIFT_STD) {
-          add({ kind: 'drift', channel: l.channel, group: l.group, sample: l.sample, message: `${l.text}: mean ${fmt(g.mean)}, std ${fmt(g.std)} after normalization, expected 0 and 1` });
+          const rms = Math.sqrt(mean * mean + std * std);
+          if (Math.abs(rms - 1) > DRIFT_STD) add('drift', () => { const { l, at } = where(i); return { ...at, message: `${l.text}: RMS ${fmt(rms)} after normalization, expected 1` }; });
+        } else if (Math.abs(mean) > DRIFT_MEAN || Math.abs(std - 1) > DRIFT_STD) {
+          add('drift', () => { const { l, at } = where(i); return { ...at, message: `${l.text}: mean ${fmt(mean)}, std ${fmt(std)} after normalization, expected 0 and 1` }; });
         }
-      });
+      }
     }
   }
-  return capPerKind(flags);
+  for (const [kind, k] of seen) {
+    if (k > MAX_FLAGS_PER_KIND) flags.push({ kind, message: `${k - MAX_FLAGS_PER_KIND} more ${kind.replace('_', ' ')} flags not listed` });
+  }
+  return flags;
 }
 
-function capPerKind(flags: Flag[]): Flag[] {
-  const seen = new Map<FlagKind, number>();
-  const out: Flag[] = [];
-  for (const f of flags) {
-    const k = (seen.get(f.kind) ?? 0) + 1;
-    seen.set(f.kind, k);
-    if (k <= MAX_FLAGS_PER_KIND) out.push(f);
+type StatsFn = (values: ArrayLike<number>, layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[]) => SideStats;
+
+/**
+ * Mean and population std of the finite values of each statistic group of `layout` (NaN where a group has none):
+ * from `stats` (the kernels' side statistics) up to MAX_STAT_CHANNELS groups; past that, from float64 sums here
+ * (two passes, the second about each group's mean), so a million groups of two values cost two arrays rather
+ * than a summary and a histogram each.
+ */
+function groupMoments(values: ArrayLike<number>, layout: ChannelLayout, stats: StatsFn): { mean: Float64Array; std: Float64Array } {
+  const { outer, channels: G, inner } = layout;
+  const mean = new Float64Array(G).fill(NaN);
+  const std = new Float64Array(G).fill(NaN);
+  if (G <= MAX_STAT_CHANNELS) {
+    stats(values, layout, 1, []).channels.forEach((g, i) => {
+      if (g.mean !== null) mean[i] = g.mean;
+      if (g.std !== null) std[i] = g.std;
+    });
+    return { mean, std };
   }
-  for (const [kind, k] of seen) {
-    if (k > MAX_FLAGS_PER_KIND) out.push({ kind, message: `${k - MAX_FLAGS_PER_KIND} more ${kind.replace('_', ' ')} flags not listed` });
-  }
-  return out;
+  const count = new Float64Array(G);
+  const sum = new Float64Array(G);
+  const each = (fn: (g: number, v: number) => void): void => {
+    for (let o = 0, i = 0; o < outer; o++) {
+      for (let g = 0; g < G; g++) {
+        for (let k = 0; k < inner; k++, i++) {
+          const v = values[i];
+          if (Number.isFinite(v)) fn(g, v);
+        }
+      }
+    }
+  };
+  each((g, v) => { count[g]++; sum[g] += v; });
+  for (let g = 0; g < G; g++) if (count[g] > 0) mean[g] = sum[g] / count[g];
+  const m2 = sum.fill(0);
+  each((g, v) => { const d = v - mean[g]; m2[g] += d * d; });
+  for (let g = 0; g < G; g++) if (count[g] > 0) std[g] = Math.sqrt(m2[g] / count[g]);
+  return { mean, std };
 }
 
 /** Four significant digits; exponent notation for tiny and huge magnitudes (eps 1e-5 reads as 1e-5). */

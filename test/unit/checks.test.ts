@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { analyze, channelAxis, groupRanges } from '../../src/engine/analyze';
-import { compareOutputs, equivalenceChecks, toNCHW } from '../../src/engine/checks';
+import { compareOutputs, equivalenceChecks, healthFlags, MAX_FLAGS_PER_KIND, toNCHW } from '../../src/engine/checks';
+import { normalize } from '../../src/engine/ops';
+import { MAX_STAT_CHANNELS, sideStats } from '../../src/engine/stats';
 import { tensor, toFloat64 } from '../../src/engine/tensor';
 
 /** Deterministic pseudo-normal values with per-channel offsets and scales. */
@@ -104,6 +106,40 @@ describe('health flags', () => {
     const big = analyze(x, { op: 'rms', eps: 5 }, { checks: false }).flags;
     assert.equal(big.length, 4);
     assert.match(big[0].message, /^row 0: RMS 0\.\d+ after normalization, expected 1$/);
+  });
+
+  it('lists 20 flags of a kind and counts the rest, for groups past MAX_STAT_CHANNELS too (taken without per-group summaries)', () => {
+    // InstanceNorm of (1, C, 4): C groups of 4 values; 25 of them constant (eps-dominated), 30 drifting
+    // (eps = 0.5 shrinks a group of std ~0.3), the rest plain. Below the cap the flags come from sideStats
+    // summaries, past it from the float64 sums in checks.ts: the same flags.
+    const flagsOf = (C: number) => {
+      const d = new Float32Array(C * 4);
+      for (let c = 0; c < C; c++) {
+        for (let k = 0; k < 4; k++) d[4 * c + k] = c % 1000 === 7 ? 2.5 : c % 1000 === 11 ? 0.1 * (k - 1.5) + 3 : (k - 1.5) * 2 + (c % 5);
+      }
+      const x = tensor('float32', [1, C, 4], d);
+      const p = { op: 'instance' as const, eps: 0.5 };
+      const out = normalize(x, p);
+      let calls = 0;
+      const stats: typeof sideStats = (...a) => { calls++; return sideStats(...a); };
+      const flags = healthFlags(x, p, out, sideStats([], { outer: 1, channels: 1, inner: 0 }, 1, []), sideStats([], { outer: 1, channels: 1, inner: 0 }, 1, []), normalize, stats);
+      return { flags, calls };
+    };
+    const small = flagsOf(25_000);
+    const big = flagsOf(MAX_STAT_CHANNELS + 25_000);
+    assert.equal(small.calls, 2, 'below the cap the kernels take the groups\' statistics');
+    assert.equal(big.calls, 0, 'past the cap they are summed here');
+    for (const { flags } of [small, big]) {
+      const eps = flags.filter((f) => f.kind === 'eps_dominated');
+      assert.equal(eps.length, MAX_FLAGS_PER_KIND + 1);
+      assert.deepEqual(eps.slice(0, 2).map((f) => [f.sample, f.channel]), [[0, 7], [0, 11]]);
+      assert.match(eps[0].message, /^sample 0, channel 7: variance 0 is below eps 0\.5; it is not scaled to unit variance$/);
+    }
+    assert.match(small.flags.find((f) => f.kind === 'eps_dominated' && f.channel === undefined)!.message, /^30 more eps dominated flags not listed$/);
+    assert.match(big.flags.find((f) => f.kind === 'eps_dominated' && f.channel === undefined)!.message, /^162 more eps dominated flags not listed$/);
+    // the plain groups (std ~2.2) drift too with eps 0.5: std sqrt(5 / 5.5) after normalization; same message both ways
+    const drift = (f: typeof small.flags) => f.filter((g) => g.kind === 'drift').slice(0, 3).map((g) => g.message);
+    assert.deepEqual(drift(big.flags), drift(small.flags));
   });
 
   it('gives per-group statistics for GroupNorm and per-channel histograms on shared edges', () => {
