@@ -42,6 +42,19 @@ describe('engine session (what the worker runs)', () => {
     }
   });
 
+  it('takes statistics of the whole tensor past 65,536 channels, and the panel\'s warnings say so', () => {
+    const s = new EngineSession();
+    const x = tensor('float32', [2, 70_000], Float32Array.from({ length: 140_000 }, (_, i) => (i % 9) - 4));
+    ok(s.handle({ kind: 'load', id: 1, label: 'wide', name: 'wide.npy', bytes: writeNpy(x) }), 'loaded');
+    const view = ok(s.handle({ kind: 'analyze', id: 2, params: { op: 'batch', mode: 'eval' }, bins: 10 }), 'analyzed').view;
+    assert.equal(view.stats.before.channels.length, 1);
+    assert.equal(view.stats.before.overall.count, 140_000);
+    assert.ok(view.warnings.includes('statistics are of the whole tensor, not per channel: axis 1 has 70,000 channels, more than the 65,536 NormScope takes one by one'), view.warnings.join('\n'));
+    const ref = analyze(x, toNormParams(x, { op: 'batch', mode: 'eval' }), { bins: 10 });
+    assert.deepEqual(view.stats, ref.stats);
+    assert.deepEqual(view.warnings, ref.warnings);
+  });
+
   it('reports BatchNorm train running statistics', () => {
     const s = new EngineSession();
     ok(s.handle({ kind: 'load', id: 1, label: 'g', name: 'g.npy', bytes: bytes('grid_2x4x3x3.npy') }), 'loaded');
