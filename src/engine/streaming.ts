@@ -102,7 +102,6 @@ export function addHistogram(acc: StreamingStats, v: Float32Array | Float64Array
   if (!k?.addHistogram(acc, v, start)) acc.addHistogram(v, start);
 }
 
-/** Calls `onRunning` with `acc`'s moments at most every `runningEveryMs`, never for the last chunk. */
 /** The complete statistics (moments and histograms) of one chunk on its own: the first picture of a streamed side. */
 export function chunkPicture(
   layout: ChannelLayout, bins: number, groups: readonly (readonly [number, number])[], v: Float32Array | Float64Array, k?: ChunkKernels,
@@ -113,6 +112,7 @@ export function chunkPicture(
   return first.result();
 }
 
+/** Calls `onRunning` with `acc`'s moments at most every `runningEveryMs`, never for the last chunk. */
 function runningReporter(opts: StreamOptions, acc: StreamingStats, total: number): (done: number) => void {
   const every = opts.runningEveryMs ?? 250;
   let last = Date.now();
