@@ -16,7 +16,7 @@ import { detectSourceFormat, isMultiTensor, listSource, openTensorSource } from 
 import { writeNpy } from '../engine/formats/npy';
 import { TensorSource } from '../engine/formats/source';
 import { StreamProgress, chunkElementsFor, streamNormalize, streamStats } from '../engine/streaming';
-import { Tensor, tensor } from '../engine/tensor';
+import { shapeOnly, tensor } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, NpyFileWriter, STREAM_THRESHOLD, openFileSource, progressLine } from '../node/fileSource';
 import { defaultThreads } from '../node/pool';
 import { cliKernels } from './kernels';
@@ -34,11 +34,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A tensor with a shape and dtype but no data, for the formatters that print only those. */
-function shapeOnly(src: TensorSource): Tensor {
-  return { dtype: src.dtype, shape: src.shape, strides: [], offset: 0, data: new Float32Array(0) };
 }
 
 /**

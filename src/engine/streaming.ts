@@ -34,7 +34,7 @@ import { Moments, StreamingStats } from './streamStats';
 import type { ChunkKernels } from './streamKernels';
 import type { Kernels } from './kernels';
 import { allocStorage } from './dtype';
-import { Tensor, tensor, toComputeArray } from './tensor';
+import { Tensor, shapeOnly, tensor, toComputeArray } from './tensor';
 import { TensorSource, computeValues } from './formats/source';
 
 /** Progress of a streamed job: `done` of `total` element-reads over all of its passes. */
@@ -237,11 +237,6 @@ export interface StreamedNormalize {
   readonly running_var?: Float64Array;
   readonly num_batches_tracked?: number;
   readonly info: StreamInfo;
-}
-
-/** A tensor of `shape` with no data, for validating parameters against a shape without loading it. */
-function shapeOnly(src: TensorSource): Tensor {
-  return { dtype: src.dtype, shape: src.shape, strides: [], offset: 0, data: new Float32Array(0) };
 }
 
 /**

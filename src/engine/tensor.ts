@@ -57,6 +57,23 @@ export function tensor(dtype: DType, shape: readonly number[], data: Storage): T
   return { dtype, shape: [...shape], strides: cStrides(shape), offset: 0, data };
 }
 
+/**
+ * A tensor over `data` as a file stores it: C order, or Fortran (column-major) order seen as a view with the
+ * reversed strides, no copy.
+ */
+export function storageTensor(dtype: DType, shape: readonly number[], data: Storage, fortranOrder = false): Tensor {
+  const t = tensor(dtype, shape, data);
+  return fortranOrder ? { ...t, strides: cStrides([...shape].reverse()).reverse() } : t;
+}
+
+/**
+ * A tensor with a dtype and shape but no data: what validates parameters against a shape, or prints one,
+ * without loading the values (a streamed file's, a parameter file's from its header).
+ */
+export function shapeOnly(t: { readonly dtype: DType; readonly shape: readonly number[] }): Tensor {
+  return { dtype: t.dtype, shape: t.shape, strides: [], offset: 0, data: new Float32Array(0) };
+}
+
 export function zeros(dtype: DType, shape: readonly number[]): Tensor {
   checkShape(shape);
   return tensor(dtype, shape, allocStorage(dtype, numel(shape)));

@@ -29,7 +29,7 @@ import { channelLayout, SideStats } from '../engine/stats';
 import { Kernels, tsKernels } from '../engine/kernels';
 import type { Moments } from '../engine/streamStats';
 import { chunkElementsFor, chunkPicture, sourceLayout, StreamProgress, streamNormalize, streamNormalizePasses, streamStats } from '../engine/streaming';
-import { isContiguous, numel, permute, tensor, Tensor, toComputeArray } from '../engine/tensor';
+import { isContiguous, numel, shapeOnly, storageTensor, tensor, Tensor, toComputeArray } from '../engine/tensor';
 import { DEFAULT_BUDGET_MB, FileByteSource, NpyFileWriter, openFileSource } from '../node/fileSource';
 import { PARAM_TENSOR_NAMES } from '../protocol/messages';
 import type { AnalysisView, PanelParams, ParamSourceView, ParamTensorName, PartialNote } from '../protocol/messages';
@@ -511,7 +511,7 @@ export class EngineSession {
 
   private checkParamShapes(x: Tensor, params: PanelParams, opened: readonly OpenedParam[]): void {
     const shapes: ParamTensors = {};
-    for (const o of opened) shapes[o.name] = shapeOnlyTensor(o.dtype, o.shape);
+    for (const o of opened) shapes[o.name] = shapeOnly(o);
     planOf(x, toNormParams(x, params, shapes));
   }
 
@@ -533,13 +533,7 @@ export class EngineSession {
       const src = await openTensorSource(f.name, file, f.selector || undefined);
       return {
         name, file: f, shape: src.shape, dtype: src.dtype,
-        read: async () => {
-          const data = await src.readStorage(0, src.count);
-          if (!src.fortranOrder || src.shape.length < 2) return tensor(src.dtype, src.shape, data);
-          // column-major: C order of the reversed shape, seen through the reversed axes
-          const r = src.shape.length;
-          return permute(tensor(src.dtype, [...src.shape].reverse(), data), Array.from({ length: r }, (_, i) => r - 1 - i));
-        },
+        read: async () => storageTensor(src.dtype, src.shape, await src.readStorage(0, src.count), src.fortranOrder),
       };
     });
   }
@@ -603,15 +597,6 @@ function failure(id: number, e: unknown): WorkerReply {
 /** Elements per chunk of the statistics passes within `budget` bytes. */
 function statsChunk(src: TensorSource, budget: number): number {
   return Math.min(chunkElementsFor(itemSize(src.dtype), budget), STATS_CHUNK_MAX);
-}
-
-/** A tensor of the source's shape with no data: parameters are validated against the shape alone. */
-function shapeOnly(src: TensorSource): Tensor {
-  return shapeOnlyTensor(src.dtype, src.shape);
-}
-
-function shapeOnlyTensor(dtype: DType, shape: readonly number[]): Tensor {
-  return { dtype, shape, strides: [], offset: 0, data: new Float32Array(0) };
 }
 
 /** What the panel shows of the parameter tensors a run read. */

@@ -1,6 +1,6 @@
 import { DType, Storage, itemSize, storageView } from '../dtype';
 import { NormScopeError } from '../errors';
-import { Tensor, cStrides, checkShape, contiguous, numel } from '../tensor';
+import { Tensor, checkShape, contiguous, numel, storageTensor } from '../tensor';
 
 // The .npy format as numpy/lib/format.py (1.24) reads and writes it. Typed arrays use the host's byte order;
 // every platform the engine runs on (x86-64, arm64) is little endian, so '<' data is viewed as is.
@@ -51,8 +51,7 @@ export function readNpy(bytes: Uint8Array, opts: NpyReadOptions = {}): Tensor {
   }
   checkShape(h.shape, at(h.dataOffset));
   const data = readStorage(bytes, h.dataOffset, count, h.dtype, h.byteOrder === '>' && size > 1);
-  const strides = h.fortranOrder ? cStrides([...h.shape].reverse()).reverse() : cStrides(h.shape);
-  return { dtype: h.dtype, shape: h.shape, strides, offset: 0, data };
+  return storageTensor(h.dtype, h.shape, data, h.fortranOrder);
 }
 
 /** Parses the preamble and header of an .npy file; `bytes` needs to hold at least the header. */
