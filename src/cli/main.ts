@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isNormScopeError, NormScopeError } from '../engine/errors';
-import { analyze, channelAxis, tensorStats } from '../engine/analyze';
+import { analyze, tensorStats, wideAxisWarning } from '../engine/analyze';
 import { equivalenceChecks, healthFlags } from '../engine/checks';
 import { writeNpy } from '../engine/formats/npy';
 import { defaultThreads } from '../node/pool';
@@ -21,7 +21,6 @@ import { runStreamed } from './stream';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
 import { statsJson, toJson } from './json';
-import { wideAxisNote } from '../engine/stats';
 
 const USAGE = `usage:
   normscope stats INPUT [--json] [--unbatched] [--layout nchw|nhwc] [--bins B] [--budget-mb N]
@@ -89,7 +88,7 @@ function run(argv: readonly string[], out: (s: string) => void): number {
     if (f.json) {
       out(JSON.stringify({ ...statsJson(x.shape, x.dtype, o), ...nb }));
     } else {
-      out(formatStats(input, x, stats, wideAxisNote(x.shape, channelAxis(x.shape, axes))) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
+      out(formatStats(input, x, stats, wideAxisWarning(x.shape, axes)) + (nb ? `\nfrom ${nb.source.label}${nb.others.length ? ` (${nb.others.length} more: --json lists them)` : ''}` : ''));
     }
     return 0;
   }

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Analysis, channelAxis } from '../engine/analyze';
+import { type Analysis, wideAxisWarning } from '../engine/analyze';
 import { itemSize } from '../engine/dtype';
 import { NormScopeError, isNormScopeError } from '../engine/errors';
 import { splitSelector } from '../engine/formats/input';
@@ -26,7 +26,6 @@ import { formatListing, listingJson } from './listing';
 import { renderReport } from './report';
 import { formatAnalysis, formatStats } from './text';
 import { statsJson, toJson } from './json';
-import { wideAxisNote } from '../engine/stats';
 
 function isFile(path: string): boolean {
   try {
@@ -108,7 +107,7 @@ export async function runStreamed(
           if (f.json) {
             out(JSON.stringify({ ...statsJson(src.shape, src.dtype, o), streamed: streamed(info.chunks, info.chunkElements, info.passes) }));
           } else {
-            out(`${formatStats(input, shapeOnly(src), stats, wideAxisNote(src.shape, channelAxis(src.shape, { unbatched: f.unbatched, layout })))}\n  streamed in ${info.chunks} chunks of up to ${info.chunkElements} elements, ${info.passes} passes (budget ${budget / 2 ** 20} MiB)`);
+            out(`${formatStats(input, shapeOnly(src), stats, wideAxisWarning(src.shape, { unbatched: f.unbatched, layout }))}\n  streamed in ${info.chunks} chunks of up to ${info.chunkElements} elements, ${info.passes} passes (budget ${budget / 2 ** 20} MiB)`);
           }
           return 0;
         }

@@ -39,9 +39,14 @@ export function channelAxis(shape: readonly number[], p: Pick<NormParams, 'unbat
   return shape.length >= 2 ? 1 : -1;
 }
 
+/** Why statistics of `shape` are of the whole tensor, not per channel as `p` defines channels (see stats.ts wideAxisNote). */
+export function wideAxisWarning(shape: readonly number[], p: Pick<NormParams, 'unbatched' | 'layout'>): string | undefined {
+  return wideAxisNote(shape, channelAxis(shape, p));
+}
+
 /** `warnings` and, where the channel axis is too long for per-channel statistics, why they are of the whole tensor. */
-export function withWideAxisNote(warnings: readonly string[], shape: readonly number[], axis: number): readonly string[] {
-  const note = wideAxisNote(shape, axis);
+export function withWideAxisNote(warnings: readonly string[], shape: readonly number[], p: Pick<NormParams, 'unbatched' | 'layout'>): readonly string[] {
+  const note = wideAxisWarning(shape, p);
   return note ? [...warnings, note] : warnings;
 }
 
@@ -69,8 +74,7 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
   const k = opts.kernels ?? tsKernels;
   const run = (y: Tensor, q: NormParams): NormOutput => k.normalize(y, q);
   const stats = (v: ArrayLike<number>, l: ChannelLayout, b: number, g: readonly (readonly [number, number])[]): SideStats => k.sideStats(v, l, b, g);
-  const axis = channelAxis(x.shape, p);
-  const layout = channelLayout(x.shape, axis);
+  const layout = channelLayout(x.shape, channelAxis(x.shape, p));
   const groups = groupRanges(layout.channels, p);
   const { stats: fused, ...result } = k.normalizeWithStats(x, p, { layout, bins, groups });
 
@@ -83,7 +87,7 @@ export function analyze(x: Tensor, p: NormParams, opts: AnalyzeOptions = {}): An
     stats: { before, after },
     checks: opts.checks === false ? [] : equivalenceChecks(x, p, run),
     flags: healthFlags(x, p, result, before, after, run, stats),
-    warnings: withWideAxisNote(result.warnings, x.shape, axis),
+    warnings: withWideAxisNote(result.warnings, x.shape, p),
     result,
   };
 }

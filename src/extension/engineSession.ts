@@ -208,8 +208,7 @@ export class EngineSession {
         const x = this.tensor();
         const t0 = Date.now();
         const p = toNormParams(x, req.params, tensors);
-        const axis = channelAxis(x.shape, p);
-        const layout = channelLayout(x.shape, axis);
+        const layout = channelLayout(x.shape, channelAxis(x.shape, p));
         const groups = groupRanges(layout.channels, p);
         const key = JSON.stringify([layout, groups, req.bins]);
         const hit = this.beforeCache?.key === key;
@@ -224,7 +223,7 @@ export class EngineSession {
           op: out.resolved,
           shape_report: out.shapeReport,
           stats: { before, after },
-          warnings: withWideAxisNote(out.warnings, x.shape, axis),
+          warnings: withWideAxisNote(out.warnings, x.shape, p),
           running: runningView(out),
           ...(req.tensors && { sources: sourceViews(req.tensors, tensors) }),
           ms: Date.now() - t0,
@@ -320,7 +319,7 @@ export class EngineSession {
       op: r,
       shape_report: plan.report,
       stats: { before, after: after ?? pendingSide(before) },
-      warnings: withWideAxisNote(plan.warnings, src.shape, channelAxis(src.shape, r)),
+      warnings: withWideAxisNote(plan.warnings, src.shape, r),
       ...(sources && { sources }),
       ms: Date.now() - t0,
     });
@@ -380,7 +379,7 @@ export class EngineSession {
     const plain = (v: Float64Array) => Array.from(v, (x) => (Number.isFinite(x) ? x : 0));
     return {
       ...view(done, res.after),
-      warnings: withWideAxisNote(res.warnings, src.shape, channelAxis(src.shape, r)),
+      warnings: withWideAxisNote(res.warnings, src.shape, r),
       running: res.running_mean && res.running_var
         ? { mean: plain(res.running_mean), var: plain(res.running_var), num_batches_tracked: res.num_batches_tracked ?? null }
         : undefined,
