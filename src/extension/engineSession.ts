@@ -443,8 +443,7 @@ export class EngineSession {
     try {
       const format = await detectSourceFormat(req.name, file);
       if (format === 'json' || format === 'ipynb') {
-        if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
-        return await this.listFile({ ...req, path: undefined, bytes: await file.read(0, file.size) });
+        return await this.listFile({ ...req, path: undefined, bytes: await readWholeText(file) });
       }
       const listing = await listSource(req.name, file);
       if (listing) {
@@ -525,8 +524,7 @@ export class EngineSession {
       closers.push(() => file.close());
       const format = await detectSourceFormat(f.name, file);
       if (format === 'json' || format === 'ipynb') {
-        if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
-        const t = loadTensor(f.name, await file.read(0, file.size), f.selector || undefined);
+        const t = loadTensor(f.name, await readWholeText(file), f.selector || undefined);
         return { name, file: f, shape: t.shape, dtype: t.dtype, read: () => t };
       }
       const src = await openTensorSource(f.name, file, f.selector || undefined);
@@ -596,6 +594,12 @@ function failure(id: number, e: unknown): WorkerReply {
 /** Elements per chunk of the statistics passes within `budget` bytes. */
 function statsChunk(src: TensorSource, budget: number): number {
   return Math.min(chunkElementsFor(itemSize(src.dtype), budget), STATS_CHUNK_MAX);
+}
+
+/** A text file (.json, .ipynb) opened by path, read whole: they do not stream. */
+async function readWholeText(file: FileByteSource): Promise<Uint8Array> {
+  if (file.size > MAX_WHOLE_BYTES) throw new NormScopeError(`text files are read whole: this one is ${file.size} bytes, over the ${MAX_WHOLE_BYTES}-byte cap`);
+  return file.read(0, file.size);
 }
 
 /** What the panel shows of the parameter tensors a run read. */
