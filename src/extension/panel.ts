@@ -293,7 +293,7 @@ export class NormPanel implements PanelProbe {
         const name = baseName(uri);
         const budgetMB = readSettings().memoryBudgetMB;
         // a large local file is opened by the worker and streamed; anything else is read whole here
-        const size = this.given.bytes ? undefined : await fileSize(uri);
+        const size = this.given.bytes ? undefined : (await fileStat(uri)).size;
         const stream = size !== undefined && uri.scheme === 'file' && (size > streamThresholdBytes(budgetMB) || size > MAX_FILE_BYTES);
         if (!stream && size !== undefined && size > MAX_FILE_BYTES) {
           throw new LoadError(`the file is ${size.toLocaleString('en-US')} bytes, over the ${MAX_FILE_BYTES.toLocaleString('en-US')}-byte cap for files read whole: "${uri.scheme}:" files are read whole (VS Code's file system API has no ranged reads); only local (file:) files are streamed`);
@@ -545,8 +545,7 @@ export class NormPanel implements PanelProbe {
       const uri = vscode.Uri.parse(ref.uri);
       const label = tensorRefLabel(ref);
       try {
-        const stat = await vscode.workspace.fs.stat(uri);
-        if (stat.type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
+        const stat = await fileStat(uri);
         const key = JSON.stringify([ref.uri, ref.selector ?? '', stat.mtime, stat.size]);
         const file = { key, label, name: baseName(uri), ...(ref.selector ? { selector: ref.selector } : {}) };
         if (uri.scheme === 'file') {
@@ -569,10 +568,15 @@ export class NormPanel implements PanelProbe {
     return files;
   }
 
+  /** The folder of the tensor's file (undefined for a literal). */
+  private srcFolder(): vscode.Uri | undefined {
+    return this.src.kind === 'file' ? vscode.Uri.joinPath(vscode.Uri.parse(this.src.uri), '..') : undefined;
+  }
+
   /** Where the PyTorch snippet loads each parameter file from: its name when beside the tensor's file, else its path. */
   private paramPaths(params: PanelParams): Partial<Record<ParamTensorName, string>> {
     const paths: Partial<Record<ParamTensorName, string>> = {};
-    const dir = this.src.kind === 'file' ? vscode.Uri.joinPath(vscode.Uri.parse(this.src.uri), '..').toString() : undefined;
+    const dir = this.srcFolder()?.toString();
     for (const name of PARAM_TENSOR_NAMES) {
       const ref = params.sources?.[name];
       if (!ref) continue;
@@ -584,7 +588,7 @@ export class NormPanel implements PanelProbe {
 
   /** "Use a tensor from a file…": the open dialog (by the tensor's file), then chooseParamFile. */
   private async pickParamSource(field: ParamTensorName): Promise<void> {
-    const near = this.src.kind === 'file' ? vscode.Uri.joinPath(vscode.Uri.parse(this.src.uri), '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const near = this.srcFolder() ?? vscode.workspace.workspaceFolders?.[0]?.uri;
     const options: vscode.OpenDialogOptions = {
       canSelectMany: false,
       openLabel: `Use as ${field}`,
@@ -603,7 +607,7 @@ export class NormPanel implements PanelProbe {
       const uri = vscode.Uri.parse(ref.uri);
       const name = baseName(uri);
       label = name;
-      if ((await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
+      await fileStat(uri);
       const listing = await this.client.list(uri.scheme === 'file' ? { name, path: uri.fsPath } : { name, bytes: await vscode.workspace.fs.readFile(uri) });
       if (listing.tensors.length === 0) throw new LoadError('the file holds no tensor');
       let chosen: TensorChoice | undefined = listing.tensors.length === 1 ? listing.tensors[0] : undefined;
@@ -648,12 +652,12 @@ export class NormPanel implements PanelProbe {
 /** A file-reading failure with a message for people. */
 class LoadError extends Error {}
 
-async function fileSize(uri: vscode.Uri): Promise<number> {
+/** The file's stat; a folder is refused. */
+async function fileStat(uri: vscode.Uri): Promise<vscode.FileStat> {
   const stat = await vscode.workspace.fs.stat(uri);
   if (stat.type & vscode.FileType.Directory) throw new LoadError('it is a folder, not a tensor file');
-  return stat.size;
+  return stat;
 }
-
 
 /** Why a streamed file has no checks or flags (shown where they would be). */
 export function streamedChecksNote(s: { fileBytes: number; budgetMB: number }): string {
