@@ -116,44 +116,44 @@ function timed(format: string, label: string, started: { wall: number; cpu: numb
 /** Failures of the running test: collected so one run shows all of them (the first of each kind). */
 let failures: string[] = [];
 
-function expectSane<T>(format: string, label: string, run: () => T, check: (v: T) => void): void {
-  const started = clocks();
-  const before = external();
+type Outcome<T> = { readonly value: T } | { readonly error: unknown };
+
+/** Judges one case's outcome (a thrown error, or a value `check` accepts) and its time and memory since `started`. */
+function settle<T>(format: string, label: string, started: ReturnType<typeof clocks>, before: number, outcome: Outcome<T>, check: (v: T) => void): void {
   try {
-    let v: T;
-    try {
-      v = run();
-    } catch (e) {
-      judge(format, label, e);
-      timed(format, label, started, before);
-      return;
+    if ('error' in outcome) judge(format, label, outcome.error);
+    else {
+      check(outcome.value);
+      tally(format).ok++;
     }
-    check(v);
-    tally(format).ok++;
     timed(format, label, started, before);
   } catch (e) {
     failures.push(e instanceof Error ? e.message : String(e));
   }
 }
 
+function expectSane<T>(format: string, label: string, run: () => T, check: (v: T) => void): void {
+  const started = clocks();
+  const before = external();
+  let outcome: Outcome<T>;
+  try {
+    outcome = { value: run() };
+  } catch (error) {
+    outcome = { error };
+  }
+  settle(format, label, started, before, outcome, check);
+}
+
 async function expectSaneAsync<T>(format: string, label: string, run: () => Promise<T>, check: (v: T) => void): Promise<void> {
   const started = clocks();
   const before = external();
+  let outcome: Outcome<T>;
   try {
-    let v: T;
-    try {
-      v = await run();
-    } catch (e) {
-      judge(format, label, e);
-      timed(format, label, started, before);
-      return;
-    }
-    check(v);
-    tally(format).ok++;
-    timed(format, label, started, before);
-  } catch (e) {
-    failures.push(e instanceof Error ? e.message : String(e));
+    outcome = { value: await run() };
+  } catch (error) {
+    outcome = { error };
   }
+  settle(format, label, started, before, outcome, check);
 }
 
 /** A test whose cases collect their failures; it fails at its end with all of them (a failing hook would skip the tests after it). */
